@@ -1,0 +1,94 @@
+"""The ``deckforge`` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+import click
+
+from . import __version__
+from .errors import DeckforgeError, SourceError
+from .schema import Source
+
+SOURCES = click.argument(
+    "sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path)
+)
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """The one place where a library error becomes a message on stderr and exit status 1."""
+    try:
+        yield
+    except DeckforgeError as e:
+        click.echo(str(e), err=True)
+        raise SystemExit(1) from None
+
+
+def _load_all(sources: tuple[Path, ...]) -> dict[Path, Source]:
+    """Every source, validated; all problems of all files are reported before giving up."""
+    from .source import load
+
+    loaded: dict[Path, Source] = {}
+    problems = []
+    for path in sources or (Path("cards.toml"),):
+        try:
+            loaded[path] = load(path)
+        except SourceError as e:
+            problems += e.problems
+    if problems:
+        raise SourceError(problems)
+    return loaded
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="deckforge")
+def cli() -> None:
+    """Turn study notes in cards.toml into an Anki deck."""
+
+
+@cli.command()
+@SOURCES
+@click.option(
+    "--out-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder the .apkg files are written to.",
+)
+def build(sources: tuple[Path, ...], out_dir: Path) -> None:
+    """Build each SOURCE (default: cards.toml) into OUT_DIR/<deck-name>.apkg."""
+    from .pipeline import build_source, package_path
+
+    with _reported():
+        loaded = _load_all(sources)
+        targets: dict[Path, Path] = {}
+        for path, source in loaded.items():
+            target = package_path(source.deck, out_dir)
+            if target in targets:
+                raise DeckforgeError(
+                    f"{path}: deck {source.deck.name!r} would overwrite {target}, "
+                    f"which {targets[target]} writes; give the decks different names"
+                )
+            targets[target] = path
+        for path, source in loaded.items():
+            click.echo(build_source(source, path, out_dir).summary())
+
+
+@cli.command()
+@SOURCES
+def check(sources: tuple[Path, ...]) -> None:
+    """Validate each SOURCE (default: cards.toml) without building anything."""
+    from .notes import transform
+
+    with _reported():
+        for path, source in _load_all(sources).items():
+            notes = transform(source)
+            click.echo(f"{path}: ok, {len(source.cards)} cards, {len(notes)} notes")
+
+
+def main() -> None:
+    """Entry point of the console script and ``python -m deckforge``."""
+    cli(prog_name="deckforge")

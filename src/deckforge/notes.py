@@ -1,0 +1,102 @@
+"""Transform a validated source into notes: one question/answer note per card, one cloze note
+per bullet that holds a date or a treaty. Pure: no I/O, and the same source gives the same notes."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from . import cloze
+from .identity import guid_for
+from .schema import Card, Source
+
+NoteKind = Literal["qa", "cloze"]
+
+# Field names and order are the note types' schema in Anki: changing them makes Anki treat
+# imported notes as a different note type. They stay as they are.
+QA_FIELDS = ("Topic", "Facts", "Context")
+CLOZE_FIELDS = ("Text", "Topic", "Context")
+
+TAG_ROOT = "deckforge"
+
+
+@dataclass(frozen=True)
+class Note:
+    """One Anki note, ready to package.
+
+    ``card`` is the index of the card it comes from; ``text`` is what it teaches in plain text
+    (the card's title and bullets for a question/answer note, the bullet for a cloze note).
+    """
+
+    kind: NoteKind
+    card: int
+    text: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    guid: str
+    mod: int = 0  # seconds; 0 until identity or the package stamps it
+
+    @property
+    def model_fields(self) -> tuple[str, ...]:
+        return QA_FIELDS if self.kind == "qa" else CLOZE_FIELDS
+
+
+_TAG_UNSAFE = re.compile(r'[\s"]+')
+
+
+def topic_tag(title: str) -> str:
+    """``deckforge::topic::china_1924-29``: Anki tags cannot hold spaces."""
+    return f"{TAG_ROOT}::topic::{_TAG_UNSAFE.sub('_', title.strip())}"
+
+
+def transform(source: Source) -> list[Note]:
+    """The notes for *source*, card by card in source order."""
+    deck = source.deck
+    titles = Counter(card.title for card in source.cards)
+    seen: Counter[str] = Counter()
+    notes: list[Note] = []
+    for index, card in enumerate(source.cards):
+        seen[card.title] += 1
+        part = (seen[card.title], titles[card.title])
+        notes += _card_notes(deck.name, deck.tags, index, card, part)
+    return notes
+
+
+def _card_notes(
+    deck_name: str, deck_tags: tuple[str, ...], index: int, card: Card, part: tuple[int, int]
+) -> list[Note]:
+    number, total = part
+    context = deck_name if total == 1 else f"{deck_name} · part {number} of {total}"
+    key = (deck_name, card.title, str(number))
+    tags = tuple(dict.fromkeys((*deck_tags, *card.tags, topic_tag(card.title))))
+    facts = "".join(f"<li>{cloze.escape(b)}</li>" for b in card.bullets)
+    notes = [
+        Note(
+            kind="qa",
+            card=index,
+            text="\n".join((card.title, *card.bullets)),
+            fields=(cloze.escape(card.title), f"<ul>{facts}</ul>", cloze.escape(context)),
+            tags=(*tags, f"{TAG_ROOT}::qa"),
+            guid=guid_for("qa", *key),
+        )
+    ]
+    repeats: Counter[str] = Counter()
+    for bullet in card.bullets:
+        repeats[bullet] += 1
+        spans = cloze.find(bullet)
+        if not spans:
+            continue
+        kinds = sorted({f"{TAG_ROOT}::cloze::{s.kind}" for s in spans})
+        notes.append(
+            Note(
+                kind="cloze",
+                card=index,
+                text=bullet,
+                fields=(cloze.mark(bullet, spans), cloze.escape(card.title), cloze.escape(deck_name)),
+                tags=(*tags, f"{TAG_ROOT}::cloze", *kinds),
+                guid=guid_for("cloze", *key, bullet, str(repeats[bullet])),
+            )
+        )
+    return notes

@@ -1,0 +1,59 @@
+"""Pydantic models of a ``cards.toml`` source: what a valid deck looks like, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be empty")
+    return value
+
+
+def _valid_tag(value: str) -> str:
+    if not value:
+        raise PydanticCustomError("blank", "must not be empty")
+    if any(ch.isspace() for ch in value):
+        # Anki separates tags with spaces; a space would silently split one tag into two.
+        raise PydanticCustomError(
+            "tag_space",
+            "tag '{tag}' must not contain spaces (use '_' or '::' instead)",
+            {"tag": value},
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+Tag = Annotated[str, AfterValidator(_valid_tag)]
+
+
+class _Model(BaseModel):
+    # extra="forbid": a misspelled key is a mistake to report, not data to drop.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Deck(_Model):
+    """The ``[deck]`` table: the Anki deck every note goes into."""
+
+    name: Text
+    description: str = ""
+    tags: tuple[Tag, ...] = ()
+
+
+class Card(_Model):
+    """One ``[[cards]]`` entry: a topic and its bullet facts."""
+
+    title: Text
+    bullets: Annotated[tuple[Text, ...], Field(min_length=1)]
+    tags: tuple[Tag, ...] = ()
+
+
+class Source(_Model):
+    """A whole ``cards.toml``: the deck and its cards, in source order."""
+
+    deck: Deck
+    cards: Annotated[tuple[Card, ...], Field(min_length=1)]

@@ -1,0 +1,255 @@
+"""Read a ``cards.toml`` into a :class:`~deckforge.schema.Source`, locating every mistake.
+
+TOML is parsed by tomli (stdlib ``tomllib`` from Python 3.14, where it reports line and column).
+When the data does not fit the schema, the file is parsed a second time with tree-sitter's TOML
+grammar, which keeps the position of every key and value, to point at each problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import Problem, SourceError
+from .schema import Source
+
+if sys.version_info >= (3, 14):
+    import tomllib
+else:
+    import tomli as tomllib
+
+Path = tuple[str | int, ...]
+
+_TOML_TYPES = {
+    str: "a string",
+    bool: "a boolean",  # before int: bool is a subclass of int
+    int: "an integer",
+    float: "a float",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def load(path: str | os.PathLike[str]) -> Source:
+    """Read and validate the source file at *path*; raise :class:`SourceError` on any mistake."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise SourceError([Problem(name, 0, 0, "", f"cannot read file: {e.strerror}")]) from None
+    return loads(_decode(raw, name), name)
+
+
+def loads(text: str, path: str = "<string>") -> Source:
+    """Validate TOML *text*; *path* is the name errors are reported under."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        where = _Locator(text).section_at(e.lineno - 1)
+        raise SourceError([Problem(path, e.lineno, e.colno, where, e.msg)]) from None
+    try:
+        return Source.model_validate(data)
+    except ValidationError as e:
+        locator = _Locator(text, data)
+        # A list whose items all failed is also "too short" after validation: the items'
+        # own errors say what is wrong.
+        errors = [err for err in e.errors() if not (err["type"] == "too_short" and err["input"])]
+        raise SourceError(locator.problem(path, err) for err in errors) from None
+
+
+def _decode(raw: bytes, path: str) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start]
+        lineno = before.count(b"\n") + 1
+        line = before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+        msg = f"invalid UTF-8 byte 0x{raw[e.start]:02x}; save the file as UTF-8"
+        raise SourceError([Problem(path, lineno, len(line) + 1, "", msg)]) from None
+    # Editors on Windows may start a UTF-8 file with a byte order mark; TOML does not allow it.
+    return text.removeprefix("\ufeff")
+
+
+def _describe(value: object) -> str:
+    return next((name for t, name in _TOML_TYPES.items() if isinstance(value, t)), "a date/time")
+
+
+def _message(err: Mapping[str, Any], siblings: Mapping[str, Any] | None) -> str:
+    kind, loc, value = err["type"], err["loc"], err["input"]
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}"
+    if kind == "extra_forbidden":
+        known = [k for k in siblings or () if k != loc[-1]]
+        msg = f"unknown key {loc[-1]!r}"
+        close = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc[:-1]) or known, n=1)
+        return f"{msg} (did you mean {close[0]!r}?)" if close else msg
+    if kind == "string_type":
+        return f"expected a string, got {_describe(value)}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected an array, got {_describe(value)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a table, got {_describe(value)}"
+    if kind == "too_short":
+        return "must not be empty"
+    return str(err["msg"])
+
+
+def _allowed_keys(loc: Path) -> list[str]:
+    """The keys the schema allows at *loc* (a path into the data)."""
+    model: Any = Source
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if hasattr(a, "model_fields")), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+class _Locator:
+    """Positions of keys and values in TOML text, addressed by their path in the parsed data."""
+
+    def __init__(self, text: str, data: Mapping[str, Any] | None = None) -> None:
+        import tree_sitter
+        import tree_sitter_toml
+
+        self.data = data or {}
+        self.src = text.encode("utf-8")
+        self.lines = self.src.split(b"\n")
+        # path -> (line, column) of its key (or table header), and of its value
+        self.keys: dict[Path, tuple[int, int]] = {}
+        self.values: dict[Path, tuple[int, int]] = {}
+        self.sections: list[tuple[int, Path]] = []  # (row of header, table path)
+        parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
+        self._walk_document(parser.parse(self.src).root_node)
+
+    # -- building the index ---------------------------------------------------------------
+
+    def _pos(self, node: Any) -> tuple[int, int]:
+        row, byte_col = node.start_point
+        line = self.lines[row] if row < len(self.lines) else b""
+        return row + 1, len(line[:byte_col].decode("utf-8", "replace")) + 1
+
+    def _key(self, node: Any) -> list[str]:
+        if node.type == "dotted_key":
+            return [part for child in node.named_children for part in self._key(child)]
+        text = self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        if node.type == "quoted_key":
+            try:
+                return list(tomllib.loads(f"{text} = 0"))
+            except tomllib.TOMLDecodeError:
+                return [text]
+        return [text]
+
+    def _walk_document(self, root: Any) -> None:
+        arrays: dict[Path, int] = {}  # array-of-tables path -> elements seen so far
+        for node in root.named_children:
+            if node.type in ("table", "table_array_element"):
+                header = node.named_children[0]
+                segments = self._key(header)
+                table = self._resolve(segments[:-1], arrays) + (segments[-1],)
+                if node.type == "table_array_element":
+                    arrays[table] = arrays.get(table, 0) + 1
+                    table += (arrays[table] - 1,)
+                self.keys.setdefault(table, self._pos(node))
+                self.values.setdefault(table, self._pos(node))
+                self.sections.append((node.start_point[0], table))
+                for child in node.named_children[1:]:
+                    self._walk_pair(child, table)
+            else:
+                self._walk_pair(node, ())
+
+    @staticmethod
+    def _resolve(segments: list[str], arrays: dict[Path, int]) -> Path:
+        path: Path = ()
+        for segment in segments:
+            path += (segment,)
+            if path in arrays:
+                path += (arrays[path] - 1,)
+        return path
+
+    def _walk_pair(self, node: Any, table: Path) -> None:
+        if node.type != "pair" or len(node.named_children) < 2:
+            return
+        key, value = node.named_children[0], node.named_children[1]
+        path = table + tuple(self._key(key))
+        self.keys[path] = self._pos(key)
+        self._walk_value(value, path)
+
+    def _walk_value(self, node: Any, path: Path) -> None:
+        self.values[path] = self._pos(node)
+        if node.type == "array":
+            items = [c for c in node.named_children if c.type != "comment"]
+            for index, item in enumerate(items):
+                self.keys[path + (index,)] = self._pos(item)
+                self._walk_value(item, path + (index,))
+        elif node.type == "inline_table":
+            for child in node.named_children:
+                self._walk_pair(child, path)
+
+    # -- answering ------------------------------------------------------------------------
+
+    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Where *path* is written, or its nearest written ancestor (e.g. for a missing key)."""
+        index = self.keys if key else self.values
+        for end in range(len(path), 0, -1):
+            if path[:end] in index:
+                return index[path[:end]]
+            if path[:end] in self.keys:
+                return self.keys[path[:end]]
+        return 1, 1
+
+    def where(self, loc: Path) -> str:
+        """``cards[7] ("germany"): bullets[2]`` for the path ('cards', 7, 'bullets', 2)."""
+        out = ""
+        value: Any = self.data
+        for part in loc:
+            if isinstance(part, int):
+                out += f"[{part}]"
+                value = value[part] if isinstance(value, list) and part < len(value) else None
+                title = value.get("title") if isinstance(value, dict) else None
+                if isinstance(title, str) and title.strip():
+                    out += f' ("{title}")'
+            else:
+                out += f": {part}" if out.endswith(")") else f".{part}" if out else part
+                value = value.get(part) if isinstance(value, dict) else None
+        return out
+
+    def section_at(self, row: int) -> str:
+        """Name of the table that contains 0-based *row* (for syntax errors)."""
+        tables = [path for start, path in self.sections if start <= row]
+        return self.where(tables[-1]) if tables else ""
+
+    def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
+        loc: Path = tuple(err["loc"])
+        kind = err["type"]
+        parent, siblings = self._parent(loc)
+        if kind == "missing":
+            lineno, colno = self.position(parent)
+        elif kind == "extra_forbidden":
+            lineno, colno = self.position(loc, key=True)
+        else:
+            lineno, colno = self.position(loc)
+            parent = loc
+        return Problem(path, lineno, colno, self.where(parent), _message(err, siblings))
+
+    def _parent(self, loc: Path) -> tuple[Path, Mapping[str, Any] | None]:
+        value: Any = self.data
+        for part in loc[:-1]:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return loc[:-1], None
+        return loc[:-1], value if isinstance(value, dict) else None
+

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT / "cards.toml"
+
+# Golden files are refreshed deliberately: DECKFORGE_UPDATE_GOLDEN=1 pytest
+UPDATE_GOLDEN = os.environ.get("DECKFORGE_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Iterator[Any]:
+    """A throwaway Anki collection, opened with the official anki package."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+def import_package(col: Any, path: Path) -> Any:
+    """Import *path* into *col* the way Anki's File > Import does; returns the import log."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    request = ImportAnkiPackageRequest(
+        package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False)
+    )
+    return col.import_anki_package(request).log
+
+
+def package_entries(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        return zf.namelist()

@@ -1,0 +1,87 @@
+"""Loading cards.toml: every mistake is reported with file, line, column and card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import deckforge
+from deckforge import Card, Deck, Source, SourceError
+
+from .conftest import DATA, SEED, UPDATE_GOLDEN
+
+INVALID = sorted((DATA / "invalid").glob("*.toml"))
+VALID = sorted((DATA / "valid").glob("*.toml"))
+
+
+def test_corpora_are_not_empty() -> None:
+    assert INVALID
+    assert VALID
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_source_reports_located_problems(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(path.parent)
+    with pytest.raises(SourceError) as excinfo:
+        deckforge.load(path.name)
+    message = str(excinfo.value) + "\n"
+    golden = path.with_suffix(".err")
+    if UPDATE_GOLDEN:
+        golden.write_text(message, encoding="utf-8")
+    assert message == golden.read_text(encoding="utf-8")
+    assert all(line.startswith(f"{path.name}:") for line in message.splitlines())
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_source_loads(path: Path) -> None:
+    source = deckforge.load(path)
+    assert source.deck.name
+    assert all(card.bullets for card in source.cards)
+
+
+def test_seed_deck_is_the_users_notes_verbatim() -> None:
+    source = deckforge.load(SEED)
+    seed = (SEED.parent.parent / "shared" / "seed" / "stalin-foreign-policy.txt").read_text(
+        encoding="utf-8"
+    )
+    assert source.deck.name == "Stalin foreign policy"
+    assert len(source.cards) == 26
+    assert [c.title for c in source.cards][:3] == ["attitudes 1924-29"] + ["china 1924-29"] * 2
+    bullets = [b for card in source.cards for b in card.bullets]
+    assert len(bullets) == 94
+    for card in source.cards:
+        assert f"    • {card.title}\n" in seed
+        for bullet in card.bullets:
+            assert f"      • {bullet}\n" in seed + "\n"
+
+
+def test_problems_are_collected_across_the_file() -> None:
+    with pytest.raises(SourceError) as excinfo:
+        deckforge.load(DATA / "invalid" / "wrong-types.toml")
+    assert len(excinfo.value.problems) == 5
+    assert [p.lineno for p in excinfo.value.problems] == sorted(
+        p.lineno for p in excinfo.value.problems
+    )
+
+
+def test_missing_file_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"nope\.toml: cannot read file: No such file"):
+        deckforge.load(tmp_path / "nope.toml")
+
+
+def test_loads_names_its_origin() -> None:
+    with pytest.raises(SourceError, match=r"^<string>:1:1: missing required key 'deck'"):
+        deckforge.loads("")
+
+
+def test_decks_can_be_built_in_code() -> None:
+    source = Source(
+        deck=Deck(name="Chemistry", tags=["science"]),
+        cards=[Card(title="atoms", bullets=["Dalton's atomic theory, 1808"])],
+    )
+    assert source.cards[0].bullets == ("Dalton's atomic theory, 1808",)
+    with pytest.raises(ValueError, match="must not be empty"):
+        Card(title="atoms", bullets=[" "])
