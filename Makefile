@@ -3,19 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: deck test lint bench clean
+.PHONY: deck test clean
 
 deck: $(VENV)/.installed
 	$(BIN)/deckforge build cards.toml --out-dir dist
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/pytest
-
-bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,15 +1,15 @@
 """deckforge: turn study notes in ``cards.toml`` into a tagged Anki deck (``.apkg``).
 
-    >>> import deckforge
-    >>> source = deckforge.load("cards.toml")
-    >>> notes = deckforge.transform(source)
-    >>> deckforge.export(source.deck, notes, "dist/my-deck.apkg")
+>>> import deckforge
+>>> source = deckforge.load("cards.toml")
+>>> notes = deckforge.transform(source)
+>>> deckforge.export(source.deck, notes, "dist/my-deck.apkg")
 """
 
-from .pipeline import BuildResult, build, package_path
 from .errors import DeckforgeError, PackageError, Problem, SourceError
 from .notes import Note, transform
 from .package import PackageInfo, export
+from .pipeline import BuildResult, build, package_path
 from .schema import Card, Deck, Source
 from .source import load, loads
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
 import click
 
 from . import __version__
-from .errors import DeckforgeError, SourceError
+from .errors import DeckforgeError, Problem, SourceError
 from .schema import Source
 
-SOURCES = click.argument(
-    "sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path)
-)
+SOURCES = click.argument("sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 
 
 @contextmanager
@@ -31,7 +30,7 @@ def _load_all(sources: tuple[Path, ...]) -> dict[Path, Source]:
     from .source import load
 
     loaded: dict[Path, Source] = {}
-    problems = []
+    problems: list[Problem] = []
     for path in sources or (Path("cards.toml"),):
         try:
             loaded[path] = load(path)

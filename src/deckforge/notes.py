@@ -94,7 +94,11 @@ def _card_notes(
                 kind="cloze",
                 card=index,
                 text=bullet,
-                fields=(cloze.mark(bullet, spans), cloze.escape(card.title), cloze.escape(deck_name)),
+                fields=(
+                    cloze.mark(bullet, spans),
+                    cloze.escape(card.title),
+                    cloze.escape(deck_name),
+                ),
                 tags=(*tags, f"{TAG_ROOT}::cloze", *kinds),
                 guid=guid_for("cloze", *key, bullet, str(repeats[bullet])),
             )

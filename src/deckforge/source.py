@@ -158,7 +158,7 @@ class _Locator:
             if node.type in ("table", "table_array_element"):
                 header = node.named_children[0]
                 segments = self._key(header)
-                table = self._resolve(segments[:-1], arrays) + (segments[-1],)
+                table = (*self._resolve(segments[:-1], arrays), segments[-1])
                 if node.type == "table_array_element":
                     arrays[table] = arrays.get(table, 0) + 1
                     table += (arrays[table] - 1,)
@@ -192,8 +192,8 @@ class _Locator:
         if node.type == "array":
             items = [c for c in node.named_children if c.type != "comment"]
             for index, item in enumerate(items):
-                self.keys[path + (index,)] = self._pos(item)
-                self._walk_value(item, path + (index,))
+                self.keys[(*path, index)] = self._pos(item)
+                self._walk_value(item, (*path, index))
         elif node.type == "inline_table":
             for child in node.named_children:
                 self._walk_pair(child, path)
@@ -252,4 +252,3 @@ class _Locator:
             except (KeyError, IndexError, TypeError):
                 return loc[:-1], None
         return loc[:-1], value if isinstance(value, dict) else None
-

@@ -1,0 +1,42 @@
+"""The public Python API: small, explicit, and enough to script a deck in a few lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import deckforge
+
+from .conftest import import_package
+
+
+def test_public_names_are_exactly_all() -> None:
+    public = {name for name in dir(deckforge) if not name.startswith("_")}
+    modules = {
+        "cli",
+        "cloze",
+        "errors",
+        "identity",
+        "notes",
+        "package",
+        "pipeline",
+        "schema",
+        "source",
+    }
+    assert public - modules == set(deckforge.__all__) - {"__version__"}
+
+
+def test_script_a_deck_in_code(tmp_path: Path, collection: Any) -> None:
+    source = deckforge.Source(
+        deck=deckforge.Deck(name="Chemistry::Atoms", tags=["science"]),
+        cards=[
+            deckforge.Card(title="Dalton", bullets=["atomic theory published in 1808"]),
+            deckforge.Card(title="Rutherford", bullets=["gold foil experiment, 1909 to 1911"]),
+        ],
+    )
+    notes = deckforge.transform(source)
+    info = deckforge.export(source.deck, notes, tmp_path / "atoms.apkg")
+    assert (info.notes, info.cards) == (4, 4)
+    log = import_package(collection, info.path)
+    assert len(log.new) == 4
+    assert "Chemistry::Atoms" in [d.name for d in collection.decks.all_names_and_ids()]

@@ -1,0 +1,105 @@
+"""The deckforge command, driven as a user would, against real files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import deckforge
+from deckforge.cli import cli
+
+from .conftest import DATA, SEED, package_entries
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SEED, tmp_path / "cards.toml")
+    return CliRunner()
+
+
+def test_build_defaults_to_cards_toml_into_dist(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["build"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "dist/stalin-foreign-policy.apkg: 64 notes (26 question/answer, 38 cloze), 77 cards\n"
+    )
+    assert package_entries(tmp_path / "dist" / "stalin-foreign-policy.apkg")
+
+
+def test_build_several_sources_into_a_folder(runner: CliRunner, tmp_path: Path) -> None:
+    shutil.copy(DATA / "valid" / "minimal.toml", tmp_path)
+    result = runner.invoke(cli, ["build", "cards.toml", "minimal.toml", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "minimal.apkg",
+        "stalin-foreign-policy.apkg",
+    ]
+
+
+def test_check_validates_without_writing(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["check"])
+    assert (result.exit_code, result.stdout) == (0, "cards.toml: ok, 26 cards, 64 notes\n")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_invalid_source_exits_1_with_every_problem(runner: CliRunner, tmp_path: Path) -> None:
+    shutil.copy(DATA / "invalid" / "unknown-key.toml", tmp_path)
+    shutil.copy(DATA / "invalid" / "empty-bullet.toml", tmp_path)
+    result = runner.invoke(cli, ["build", "unknown-key.toml", "cards.toml", "empty-bullet.toml"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        'empty-bullet.toml:6:39: cards[0] ("germany"): bullets[1]: must not be empty\n'
+        "unknown-key.toml:4:1: cards[0]: missing required key 'title'\n"
+        "unknown-key.toml:5:1: cards[0]: unknown key 'titel' (did you mean 'title'?)\n"
+    )
+    assert not (tmp_path / "dist").exists()  # nothing is built while any source is invalid
+
+
+def test_missing_source_exits_1(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["check", "nope.toml"])
+    assert result.exit_code == 1
+    assert result.stderr == "nope.toml: cannot read file: No such file or directory\n"
+
+
+def test_two_sources_for_one_package_are_refused(runner: CliRunner, tmp_path: Path) -> None:
+    shutil.copy(SEED, tmp_path / "copy.toml")
+    result = runner.invoke(cli, ["build", "cards.toml", "copy.toml"])
+    assert result.exit_code == 1
+    assert "would overwrite dist/stalin-foreign-policy.apkg" in result.stderr
+    assert not (tmp_path / "dist").exists()
+
+
+def test_usage_errors_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["build", "--bogus"]).exit_code == 2
+    assert runner.invoke(cli, ["frobnicate"]).exit_code == 2
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["--version"])
+    assert result.stdout == f"deckforge, version {deckforge.__version__}\n"
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (SEED.parent / "README.md").read_text(encoding="utf-8")
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert f"deckforge {name}" in readme, name
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "deckforge", "check", str(DATA / "invalid" / "missing-deck.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.endswith("missing-deck.toml:1:1: missing required key 'deck'\n")
+    assert "Traceback" not in result.stderr

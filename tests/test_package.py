@@ -1,0 +1,120 @@
+"""The .apkg: opened as a zip and imported into a real Anki collection with the anki package."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import deckforge
+from deckforge import Card, Deck, PackageError, Source
+
+from .conftest import SEED, import_package, package_entries
+
+
+@pytest.fixture
+def seed_package(tmp_path: Path) -> Path:
+    return deckforge.build(SEED, tmp_path / "dist").package.path
+
+
+def test_build_writes_the_deck_slug_into_the_output_folder(seed_package: Path) -> None:
+    assert seed_package.name == "stalin-foreign-policy.apkg"
+    assert package_entries(seed_package) == ["collection.anki2", "media"]
+    assert os.listdir(seed_package.parent) == [seed_package.name]  # no temporary files left
+
+
+def test_package_imports_into_anki_as_the_seed_deck(seed_package: Path, collection: Any) -> None:
+    log = import_package(collection, seed_package)
+    source = deckforge.load(SEED)
+    assert len(log.new) == 64
+    assert collection.decks.all_names_and_ids(skip_empty_default=True)[0].name == (
+        "Stalin foreign policy"
+    )
+    assert len(collection.decks.all_names_and_ids(skip_empty_default=True)) == 1
+
+    qa_notes = collection.find_notes('"note:deckforge Q/A"')
+    cloze_notes = collection.find_notes('"note:deckforge Cloze"')
+    assert len(qa_notes) == 26
+    assert len(cloze_notes) == 38
+    assert collection.card_count() == 26 + sum(
+        len(collection.get_note(nid).cards()) for nid in cloze_notes
+    )
+    assert not collection.get_empty_cards().notes
+
+    notes = [collection.get_note(nid) for nid in collection.find_notes("")]
+    assert all("deckforge::topic::" in " ".join(n.tags) for n in notes)
+    assert all({"history", "ussr"} <= set(n.tags) for n in notes)
+    facts = "".join(collection.get_note(nid)["Facts"] for nid in qa_notes)
+    for card in source.cards:
+        for bullet in card.bullets:
+            assert f"<li>{bullet}</li>" in facts  # the seed has no characters HTML escapes
+
+
+def test_cloze_cards_render_with_deletions(seed_package: Path, collection: Any) -> None:
+    import_package(collection, seed_package)
+    (nid,) = collection.find_notes('"Text:{{c1::1926}} = {{c2::treaty of berlin}}"')
+    cards = collection.get_note(nid).cards()
+    assert len(cards) == 2
+    assert 'data-cloze="1926"' in cards[0].question()
+    assert 'data-cloze="treaty&#x20;of&#x20;berlin"' in cards[1].question()
+    assert "germany" in cards[0].question()
+
+
+def test_importing_the_same_build_twice_adds_nothing(seed_package: Path, collection: Any) -> None:
+    first = import_package(collection, seed_package)
+    notes, cards = collection.note_count(), collection.card_count()
+    again = import_package(collection, seed_package)
+    assert len(first.new) == 64
+    assert (len(again.new), len(again.updated)) == (0, 0)
+    assert len(again.duplicate) == 64
+    assert (collection.note_count(), collection.card_count()) == (notes, cards)
+
+
+def test_building_twice_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    first = deckforge.build(SEED, tmp_path / "a").package.path.read_bytes()
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    second = deckforge.build(SEED, tmp_path / "b").package.path.read_bytes()
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+
+
+def test_notes_carry_stable_ids_and_mods(
+    seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with zipfile.ZipFile(seed_package) as zf:
+        (tmp_path / "c.anki2").write_bytes(zf.read("collection.anki2"))
+    db = sqlite3.connect(tmp_path / "c.anki2")
+    guids = [g for (g,) in db.execute("SELECT guid FROM notes ORDER BY id")]
+    mods = {m for (m,) in db.execute("SELECT mod FROM notes")}
+    db.close()
+    assert guids == [n.guid for n in deckforge.transform(deckforge.load(SEED))]
+    assert len(mods) == 1
+    assert mods.pop() > 1_700_000_000
+
+
+def test_failed_build_keeps_the_previous_package(tmp_path: Path) -> None:
+    source = deckforge.load(SEED)
+    target = tmp_path / "deck.apkg"
+    deckforge.export(source.deck, deckforge.transform(source), target)
+    before = target.read_bytes()
+    broken = deckforge.transform(source)
+    broken[1] = broken[1].__class__(**{**broken[1].__dict__, "fields": ("no deletion", "", "")})
+    with pytest.raises(PackageError, match="has no deletion"):
+        deckforge.export(source.deck, broken, target)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["deck.apkg"]
+
+
+def test_unwritable_output_is_a_package_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    source = Source(deck=Deck(name="x"), cards=[Card(title="t", bullets=["b"])])
+    with pytest.raises(PackageError, match=r"cannot write .*file/x\.apkg"):
+        deckforge.export(source.deck, deckforge.transform(source), blocker / "x.apkg")
