@@ -44,9 +44,8 @@ def test_valid_source_loads(path: Path) -> None:
 
 def test_seed_deck_is_the_users_notes_verbatim() -> None:
     source = deckforge.load(SEED)
-    seed = (SEED.parent.parent / "shared" / "seed" / "stalin-foreign-policy.txt").read_text(
-        encoding="utf-8"
-    )
+    # tests/data/seed/ holds a copy of the user's original notes
+    seed = (DATA / "seed" / "stalin-foreign-policy.txt").read_text(encoding="utf-8")
     assert source.deck.name == "Stalin foreign policy"
     assert len(source.cards) == 26
     assert [c.title for c in source.cards][:3] == ["attitudes 1924-29"] + ["china 1924-29"] * 2
