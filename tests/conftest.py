@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,14 @@ SEED = ROOT / "cards.toml"
 
 # Golden files are refreshed deliberately: DECKFORGE_UPDATE_GOLDEN=1 pytest
 UPDATE_GOLDEN = os.environ.get("DECKFORGE_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    """A copy of the repository's cards.toml: builds write their lock file beside it."""
+    path = tmp_path / "cards.toml"
+    shutil.copy(SEED, path)
+    return path
 
 
 @pytest.fixture
@@ -36,6 +46,23 @@ def import_package(col: Any, path: Path) -> Any:
         package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False)
     )
     return col.import_anki_package(request).log
+
+
+def dump_source(source: Any) -> str:
+    """*source* (a deckforge.Source) as cards.toml text; JSON strings are valid TOML strings."""
+    deck = source.deck
+    lines = ["[deck]", f"name = {json.dumps(deck.name, ensure_ascii=False)}"]
+    if deck.tags:
+        lines.append(f"tags = {json.dumps(list(deck.tags))}")
+    for card in source.cards:
+        lines += ["", "[[cards]]"]
+        if card.id:
+            lines.append(f"id = {json.dumps(card.id, ensure_ascii=False)}")
+        lines.append(f"title = {json.dumps(card.title, ensure_ascii=False)}")
+        lines.append("bullets = [")
+        lines += [f"    {json.dumps(b, ensure_ascii=False)}," for b in card.bullets]
+        lines.append("]")
+    return "\n".join(lines) + "\n"
 
 
 def package_entries(path: Path) -> list[str]:

@@ -27,7 +27,8 @@ def test_build_defaults_to_cards_toml_into_dist(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(cli, ["build"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "dist/stalin-foreign-policy.apkg: 64 notes (26 question/answer, 38 cloze), 77 cards\n"
+        "dist/stalin-foreign-policy.apkg: 64 notes (26 question/answer, 38 cloze), 77 cards; "
+        "64 added, 0 updated, 0 unchanged, 0 removed\n"
     )
     assert package_entries(tmp_path / "dist" / "stalin-foreign-policy.apkg")
 

@@ -7,9 +7,10 @@
 """
 
 from .errors import DeckforgeError, PackageError, Problem, SourceError
+from .identity import Changes, Lock, LockedNote, Update
 from .notes import Note, transform
 from .package import PackageInfo, export
-from .pipeline import BuildResult, build, package_path
+from .pipeline import BuildResult, build, diff, package_path
 from .schema import Card, Deck, Source
 from .source import load, loads
 
@@ -18,16 +19,21 @@ __version__ = "0.1.0"
 __all__ = [
     "BuildResult",
     "Card",
+    "Changes",
     "Deck",
     "DeckforgeError",
+    "Lock",
+    "LockedNote",
     "Note",
     "PackageError",
     "PackageInfo",
     "Problem",
     "Source",
     "SourceError",
+    "Update",
     "__version__",
     "build",
+    "diff",
     "export",
     "load",
     "loads",

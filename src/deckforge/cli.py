@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 
 from . import __version__
 from .errors import DeckforgeError, Problem, SourceError
+from .identity import Changes
 from .schema import Source
 
 SOURCES = click.argument("sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
@@ -73,7 +75,57 @@ def build(sources: tuple[Path, ...], out_dir: Path) -> None:
                 )
             targets[target] = path
         for path, source in loaded.items():
-            click.echo(build_source(source, path, out_dir).summary())
+            result = build_source(source, path, out_dir)
+            click.echo(result.summary())
+            _echo_removed(result.changes)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), default="cards.toml")
+def diff(source: Path) -> None:
+    """Show what building SOURCE (default: cards.toml) and importing it would change in Anki.
+
+    Compares the source with its lock file, the record of the last build: notes added, updated
+    (with the changed text), unchanged and removed.
+    """
+    from .pipeline import diff as diff_source
+
+    with _reported():
+        changes = diff_source(source)
+        click.echo(f"{source}: {changes.summary()}")
+        for line in _describe(changes):
+            click.echo(line)
+        _echo_removed(changes)
+
+
+_KINDS = {"qa": "question/answer", "cloze": "cloze"}
+
+
+def _describe(changes: Changes) -> Iterator[str]:
+    for note in changes.added:
+        yield _headline("added", changes.title(note), note.kind, note.text)
+    for update in changes.updated:
+        yield _headline("updated", changes.title(update.new), update.new.kind)
+        old, new = update.old.text.split("\n"), update.new.text.split("\n")
+        for line in difflib.ndiff(old, new):
+            if line[:1] in "-+":
+                yield f"    {line}"
+    for locked in changes.removed:
+        yield _headline("removed", changes.title(locked), locked.kind, locked.text)
+
+
+def _headline(what: str, title: str, kind: str, text: str = "") -> str:
+    line = f'  {what:8} "{title}" ({_KINDS[kind]})'
+    return f"{line}: {text}" if kind == "cloze" and what != "updated" else line
+
+
+def _echo_removed(changes: Changes) -> None:
+    if changes.removed:
+        click.echo(
+            f"{len(changes.removed)} notes are no longer in the source. Anki keeps them (an import"
+            " cannot delete notes); to find and delete them, search in Anki's browser for:\n"
+            f"  {changes.removed_search()}"
+        )
 
 
 @cli.command()

@@ -69,7 +69,7 @@ def _card_notes(
 ) -> list[Note]:
     number, total = part
     context = deck_name if total == 1 else f"{deck_name} · part {number} of {total}"
-    key = (deck_name, card.title, str(number))
+    key = (deck_name, "id", card.id) if card.id else (deck_name, card.title, str(number))
     tags = tuple(dict.fromkeys((*deck_tags, *card.tags, topic_tag(card.title))))
     facts = "".join(f"<li>{cloze.escape(b)}</li>" for b in card.bullets)
     notes = [

@@ -9,11 +9,11 @@ and leaves its temporary database behind).
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import sqlite3
 import tempfile
-import time
 import zipfile
 from collections.abc import Sequence
 from contextlib import suppress
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PackageError
-from .identity import deck_id_for
+from .identity import build_time, deck_id_for
 from .notes import CLOZE_FIELDS, QA_FIELDS, Note
 from .schema import Deck
 
@@ -107,15 +107,6 @@ def _models() -> dict[str, Any]:
     }
 
 
-def build_time() -> int:
-    """Now, in whole seconds, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    try:
-        return int(epoch) if epoch else int(time.time())
-    except ValueError:
-        raise PackageError(f"SOURCE_DATE_EPOCH must be whole seconds, not {epoch!r}") from None
-
-
 def collection_bytes(deck: Deck, notes: Sequence[Note]) -> tuple[bytes, int]:
     """The package's SQLite database for *notes* in *deck*, and how many cards it holds."""
     import genanki
@@ -170,17 +161,28 @@ def export(deck: Deck, notes: Sequence[Note], path: str | os.PathLike[str]) -> P
 
 def write_zip(target: Path, entries: Sequence[tuple[str, bytes]]) -> None:
     """Write a zip of *entries* to *target* atomically, with fixed dates and order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data, compresslevel=1)
+    write_atomic(target, buffer.getbuffer())
+
+
+def write_atomic(target: Path, data: bytes | memoryview) -> None:
+    """Replace *target* with *data* all at once: a reader (or a crash) sees old or new, never half.
+
+    The data goes to a temporary file in the same folder, is flushed to disk, then renamed over
+    the target.
+    """
     tmp: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w") as zf:
-                for name, data in entries:
-                    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    zf.writestr(info, data, compresslevel=1)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -50,6 +50,8 @@ class Card(_Model):
     title: Text
     bullets: Annotated[tuple[Text, ...], Field(min_length=1)]
     tags: tuple[Tag, ...] = ()
+    # Fixes the card's identity in Anki whatever else changes (see identity.py); optional.
+    id: Text | None = None
 
 
 class Source(_Model):
@@ -57,3 +59,19 @@ class Source(_Model):
 
     deck: Deck
     cards: Annotated[tuple[Card, ...], Field(min_length=1)]
+
+    @field_validator("cards")
+    @classmethod
+    def _ids_are_unique(cls, cards: tuple[Card, ...]) -> tuple[Card, ...]:
+        seen: dict[str, int] = {}
+        for index, card in enumerate(cards):
+            if card.id is None:
+                continue
+            if card.id in seen:
+                raise PydanticCustomError(
+                    "duplicate_id",
+                    "'{id}' is already the id of cards[{first}]",
+                    {"index": index, "id": card.id, "first": seen[card.id]},
+                )
+            seen[card.id] = index
+        return cards

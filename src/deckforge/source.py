@@ -234,6 +234,8 @@ class _Locator:
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
         loc: Path = tuple(err["loc"])
         kind = err["type"]
+        if kind == "duplicate_id":  # raised for the whole list; point at the second id
+            loc = (*loc, err["ctx"]["index"], "id")
         parent, siblings = self._parent(loc)
         if kind == "missing":
             lineno, colno = self.position(parent)
