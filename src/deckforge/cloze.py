@@ -1,18 +1,21 @@
 """Find dates and treaties in a line of text, and mark them as Anki cloze deletions.
 
 Pure functions: :func:`find` returns non-overlapping :class:`Span` objects, :func:`mark` turns a
-text and its spans into the HTML of a cloze field.
+text and its spans into the HTML of a cloze field. Patterns are compiled once per set of
+options (a deck's ``[cloze]`` table).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
 
-Kind = Literal["date", "treaty"]
+from .schema import ClozeOptions, Kind
+
+DEFAULT = ClozeOptions()
 
 
 @dataclass(frozen=True, order=True)
@@ -31,45 +34,49 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+# Without a year, only unmistakable month names: "6 june", not "may 5" or "march 3".
+_MONTH_NAME = (
+    r"(?:january|february|(?-i:March)|april|(?-i:May)|june|july|august|september|october"
+    r"|november|december)"
+)
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _SEASON = r"(?:spring|summer|autumn|fall|winter)"
-# A single point in time, most specific first: "22 june 1941", "june 22, 1941", "sep 1934", "1926".
+_ERA = r"(?:BCE|BC|B\.C\.|CE)\b|(?-i:AD)\b|(?-i:A\.D\.)"
+_ANCIENT = rf"(?:\d{{1,4}}\s?(?:{_ERA})|(?-i:AD|A\.D\.)\s?\d{{1,4}}\b)"
+# A single point in time, most specific first: "22 june 1941", "june 22, 1941", "sep 1934",
+# "c. 1800", "44 BC", "6 june", "1926".
 _POINT = (
     rf"(?:{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"
     rf"|(?:{_MONTH}|{_SEASON})\s+(?:of\s+)?{_YEAR}"
+    rf"|(?:c\.|ca\.|circa)\s?(?:{_ANCIENT}|\d{{3,4}}\b)"
+    rf"|{_ANCIENT}"
+    rf"|{_DAY}\s+(?:of\s+)?{_MONTH_NAME}\b|{_MONTH_NAME}\s+{_DAY}\b"
     rf"|{_YEAR})"
 )
 _RANGE_SEP = r"(?:\s*[-–—]\s*|\s+(?:to|until|till)\s+)"
 # Numbers followed by these are counts or amounts, not years ("1500 tanks").
 _UNITS = (
-    r"men|women|people|troops|soldiers|tanks|planes|aircraft|ships|guns|deaths|dead|killed"
-    r"|casualties|prisoners|workers|members|votes|seats|km|miles|kilometres|kilometers|metres"
-    r"|meters|tons|tonnes|roubles|rubles|marks|dollars|pounds|francs"
+    r"men|women|people|children|troops|soldiers|tanks|planes|aircraft|ships|submarines|guns"
+    r"|missiles|warheads|bombs|weapons|deaths|dead|killed|casualties|prisoners|refugees"
+    r"|workers|members|delegates|scientists|students|patients|votes|seats|species|copies"
+    r"|pages|km|miles|kilometres|kilometers|metres|meters|feet|tons|tonnes|kg|degrees"
+    r"|roubles|rubles|marks|dollars|pounds|francs|years|days|weeks|months|hours"
 )
-_DATE = re.compile(
-    rf"(?<![\w£$€¥#.,/-])"
-    rf"(?:{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|\d{{2}}))?"
-    rf"|(?:1\d{{2}}|20\d)0['’]?s)"
-    rf"(?![\w%]|[.,]\d|\s*(?:%|per\s?cent)|\s+(?:{_UNITS})\b)",
-    re.IGNORECASE,
+_DATE = (
+    r"(?<![\w£$€¥#.,/])(?<!\d-)"
+    rf"(?:{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|\d{{2}}\b))?|(?:1\d{{2}}|20\d)0['’]?s)"
+    rf"(?![\w%]|[.,]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b)"
 )
-# "between 1905 and 1907": the years are the deletion, "between" stays as the hint.
-_BETWEEN = re.compile(
-    rf"\bbetween\s+(?P<x>(?<![\w.,])(?:{_POINT})\s+and\s+(?:{_POINT}))(?![\w%])", re.IGNORECASE
-)
-
-
-def _dates(text: str) -> Iterator[Span]:
-    for m in _BETWEEN.finditer(text):
-        yield Span(m.start("x"), m.end("x"), "date")
-    for m in _DATE.finditer(text):
-        yield Span(m.start(), m.end(), "date")
+# "between 1905 and 1907": the dates are the deletion, "between" stays as the hint.
+_BETWEEN = rf"\bbetween\s+(?P<between>(?:{_POINT})\s+and\s+(?:{_POINT}))(?![\w%])"
 
 
 # -- treaties -------------------------------------------------------------------------------
 
-_KEYWORD = re.compile(r"\b(?:treaty|pact)\b", re.IGNORECASE)
+_KEYWORD = r"\b(?P<keyword>treaty|pact|accords?|agreement)\b"
+# "ToB", "ToR": abbreviations students write for "Treaty of Berlin", "Treaty of Rapallo".
+_ABBREVIATION = r"\b(?P<abbreviation>(?-i:To[A-Z][A-Za-z]{0,2}))\b"
 _WORD = r"[^\W\d_][\w'’]*(?:[-–][^\W_][\w'’]*)*"
 _WORD_BEFORE = re.compile(rf"({_WORD})\s+$")
 # "treaty of Brest-Litovsk", "Treaty of San Stefano", "pact of mutual assistance", "pact of steel"
@@ -77,52 +84,100 @@ _OF_NAME = re.compile(
     rf"\s+of\s+(?:(?:mutual|non|eternal|perpetual)[\s-]+{_WORD}"
     rf"|[^\W\d_a-z][\w'’-]*(?:\s+[^\W\d_a-z][\w'’-]*)*|{_WORD})"
 )
-# "ToB", "ToR": the deck's own abbreviations for "Treaty of Berlin", "Treaty of Rapallo".
-_ABBREVIATION = re.compile(r"\bTo[A-Z][A-Za-z]{0,2}\b")
-# Words that end a treaty's name when read backwards from "treaty"/"pact".
+# Words that end a treaty's name when read backwards from its keyword.
 _STOP = frozenset(
     """a an the this that these those his her its their our my your some any no each every
     of in on at by for from to into onto under after before during since until with without
     within between against about over via per and or but nor as than then so also not
-    is are was were be been being had has have do did signed sign signs signing broke break
-    breaks breaking broken negotiated negotiate agreed agree made make making new secret same
-    such another which who whose where when while first second third last previous""".split()
+    is are was were be been being had has have do did will would could should may might must
+    signed sign signs signing ratified ratify ratifies ratifying violated violate violating
+    broke break breaks breaking broken breached joined join joining left leave formed form
+    forming created create establish established negotiated negotiate negotiating agreed
+    agree made make making reached reach abandoned renounced rejected accepted accept backed
+    new secret same such another which who whose where when while first second third last
+    previous earlier later year years month months week weeks day days""".split()
+)
+# "trade agreement", "peace accord": an agreement needs a word that names it.
+_GENERIC = frozenset(
+    """trade peace border ceasefire formal informal verbal written final bilateral
+    multilateral economic military naval loan credit arms general interim draft""".split()
 )
 _MAX_NAME_WORDS = 3
 
 
-def _treaties(text: str) -> Iterator[Span]:
-    for m in _KEYWORD.finditer(text):
-        start, end = m.start(), m.end()
-        words = 0
-        while words < _MAX_NAME_WORDS:
-            before = _WORD_BEFORE.search(text, 0, start)
-            if before is None or before.group(1).lower() in _STOP:
-                break
-            start, words = before.start(1), words + 1
-        of_name = _OF_NAME.match(text, end)
-        if of_name and of_name.group().split()[-1].lower() not in _STOP:
-            end = of_name.end()
-        elif words == 0:
-            continue  # "the treaty", "a pact": no name, nothing to learn
-        yield Span(start, end, "treaty")
-    for m in _ABBREVIATION.finditer(text):
-        yield Span(m.start(), m.end(), "treaty")
+def _treaty_at(text: str, m: re.Match[str]) -> Span | None:
+    """The treaty named around the keyword matched by *m*, if it has a name."""
+    keyword = m.group("keyword").lower()
+    start, end = m.start(), m.end()
+    names: list[str] = []
+    while len(names) < _MAX_NAME_WORDS:
+        before = _WORD_BEFORE.search(text, 0, start)
+        if before is None or before.group(1).lower() in _STOP:
+            break
+        start = before.start(1)
+        names.append(before.group(1).lower())
+    of_name = _OF_NAME.match(text, end) if keyword in ("treaty", "pact") else None
+    if of_name and of_name.group().split()[-1].lower() not in _STOP:
+        end = of_name.end()
+    elif not names or (keyword not in ("treaty", "pact") and _GENERIC.issuperset(names)):
+        return None  # "the treaty", "a trade agreement": nothing that names it
+    return Span(start, end, "treaty")
 
 
-# -- both -----------------------------------------------------------------------------------
+# -- the engine -----------------------------------------------------------------------------
 
 
-def find(text: str) -> list[Span]:
+def _terms(terms: Iterable[str]) -> str:
+    alternatives = sorted((re.escape(t.strip()) for t in terms), key=len, reverse=True)
+    return rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)" if alternatives else r"(?!x)x"
+
+
+@functools.lru_cache(maxsize=32)
+def _patterns(glossary: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """One pattern that finds every candidate in a single pass, and one for ignored terms."""
+    scan = re.compile(
+        rf"(?P<glossary>{_terms(glossary)})|{_BETWEEN}|(?P<date>{_DATE})|{_KEYWORD}|{_ABBREVIATION}",
+        re.IGNORECASE,
+    )
+    return scan, re.compile(_terms(ignore), re.IGNORECASE)
+
+
+def _candidates(text: str, scan: re.Pattern[str]) -> Iterator[tuple[bool, Span]]:
+    """(from the glossary?, span) for each candidate deletion."""
+    pos = 0
+    while (m := scan.search(text, pos)) is not None:
+        group = m.lastgroup
+        if group == "keyword":
+            span = _treaty_at(text, m)
+            if span is not None:
+                yield False, span
+        elif group == "abbreviation":
+            yield False, Span(m.start(), m.end(), "treaty")
+        else:
+            start, end = m.span(group or 0)
+            yield group == "glossary", Span(start, end, "treaty" if group == "glossary" else "date")
+        pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+def find(text: str, options: ClozeOptions = DEFAULT) -> list[Span]:
     """Dates and treaties in *text*, in order, none overlapping another.
 
-    Where two candidates overlap, the longer one wins: a year inside a treaty's name stays part
-    of the treaty.
+    Glossary terms come first; otherwise, where two candidates overlap, the longer one wins (a
+    date inside a treaty's name stays part of the treaty). Nothing overlapping an ignored term
+    is kept, and only the kinds in ``options.kinds`` are.
     """
+    scan, ignore = _patterns(options.glossary, options.ignore)
+    blocked = [m.span() for m in ignore.finditer(text)] if options.ignore else []
     chosen: list[Span] = []
-    candidates = sorted({*_dates(text), *_treaties(text)}, key=lambda s: (s.start - s.end, s))
-    for span in candidates:
-        if all(span.end <= c.start or span.start >= c.end for c in chosen):
+    candidates = sorted(
+        _candidates(text, scan), key=lambda c: (not c[0], c[1].start - c[1].end, c[1])
+    )
+    for _, span in candidates:
+        if span.kind not in options.kinds:
+            continue
+        if all(span.end <= s or span.start >= e for s, e in blocked) and all(
+            span.end <= c.start or span.start >= c.end for c in chosen
+        ):
             chosen.append(span)
     return sorted(chosen)
 
@@ -132,14 +187,15 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
 
 
-def mark(text: str, spans: Iterable[Span]) -> str:
-    """The cloze field for *text*: each span becomes its own deletion, ``{{c1::...}}``, in order."""
+def mark(text: str, spans: Iterable[Span], *, single: bool = False) -> str:
+    """The cloze field for *text*: each span its own deletion, ``{{c1::...}}``, ``{{c2::...}}``
+    in order; with *single*, all of them ``c1`` (one card that hides them all)."""
     out: list[str] = []
     pos = 0
     for number, span in enumerate(sorted(spans), start=1):
         # "::" inside a deletion would start a hint; an entity keeps it literal.
         answer = escape(text[span.start : span.end]).replace(":", "&#58;")
-        out += [escape(text[pos : span.start]), f"{{{{c{number}::{answer}}}}}"]
+        out += [escape(text[pos : span.start]), f"{{{{c{1 if single else number}::{answer}}}}}"]
         pos = span.end
     out.append(escape(text[pos:]))
     return "".join(out)

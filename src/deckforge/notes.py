@@ -10,7 +10,7 @@ from typing import Literal
 
 from . import cloze
 from .identity import guid_for
-from .schema import Card, Source
+from .schema import Card, ClozeOptions, Deck, Source
 
 NoteKind = Literal["qa", "cloze"]
 
@@ -53,20 +53,20 @@ def topic_tag(title: str) -> str:
 
 def transform(source: Source) -> list[Note]:
     """The notes for *source*, card by card in source order."""
-    deck = source.deck
     titles = Counter(card.title for card in source.cards)
     seen: Counter[str] = Counter()
     notes: list[Note] = []
     for index, card in enumerate(source.cards):
         seen[card.title] += 1
         part = (seen[card.title], titles[card.title])
-        notes += _card_notes(deck.name, deck.tags, index, card, part)
+        notes += _card_notes(source.deck, source.cloze, index, card, part)
     return notes
 
 
 def _card_notes(
-    deck_name: str, deck_tags: tuple[str, ...], index: int, card: Card, part: tuple[int, int]
+    deck: Deck, options: ClozeOptions, index: int, card: Card, part: tuple[int, int]
 ) -> list[Note]:
+    deck_name, deck_tags = deck.name, deck.tags
     number, total = part
     context = deck_name if total == 1 else f"{deck_name} · part {number} of {total}"
     key = (deck_name, "id", card.id) if card.id else (deck_name, card.title, str(number))
@@ -83,9 +83,9 @@ def _card_notes(
         )
     ]
     repeats: Counter[str] = Counter()
-    for bullet in card.bullets:
+    for bullet in (card.title, *card.bullets) if options.titles else card.bullets:
         repeats[bullet] += 1
-        spans = cloze.find(bullet)
+        spans = cloze.find(bullet, options)
         if not spans:
             continue
         kinds = sorted({f"{TAG_ROOT}::cloze::{s.kind}" for s in spans})
@@ -95,7 +95,7 @@ def _card_notes(
                 card=index,
                 text=bullet,
                 fields=(
-                    cloze.mark(bullet, spans),
+                    cloze.mark(bullet, spans, single=options.cards == "single"),
                     cloze.escape(card.title),
                     cloze.escape(deck_name),
                 ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -54,11 +54,30 @@ class Card(_Model):
     id: Text | None = None
 
 
+Kind = Literal["date", "treaty"]
+
+
+class ClozeOptions(_Model):
+    """The ``[cloze]`` table: what becomes a cloze deletion, and how."""
+
+    # which kinds of deletion to make
+    kinds: tuple[Kind, ...] = ("date", "treaty")
+    # terms to cloze as treaties and agreements, e.g. "munich conference"
+    glossary: tuple[Text, ...] = ()
+    # terms never to cloze, nor anything inside them, e.g. "10 year agreement"
+    ignore: tuple[Text, ...] = ()
+    # "per-deletion": one Anki card per deletion; "single": one card hides them all
+    cards: Literal["per-deletion", "single"] = "per-deletion"
+    # also make cloze notes of dates and treaties in card titles
+    titles: bool = False
+
+
 class Source(_Model):
-    """A whole ``cards.toml``: the deck and its cards, in source order."""
+    """A whole ``cards.toml``: the deck, its cards in source order, and the cloze options."""
 
     deck: Deck
     cards: Annotated[tuple[Card, ...], Field(min_length=1)]
+    cloze: ClozeOptions = ClozeOptions()
 
     @field_validator("cards")
     @classmethod
