@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -104,3 +105,48 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.endswith("missing-deck.toml:1:1: missing required key 'deck'\n")
     assert "Traceback" not in result.stderr
+
+
+PREVIEW_DECK = """\
+[deck]
+name = "Preview"
+
+[cloze]
+glossary = ["munich conference"]
+
+[[cards]]
+title = "germany"
+bullets = ["1926 = treaty of berlin", "no dates here", "munich conference 1938"]
+"""
+
+
+def test_preview_shows_deletions_in_brackets(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(PREVIEW_DECK, encoding="utf-8")
+    result = runner.invoke(cli, ["preview", "p.toml"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "germany  (3 bullets)\n  [1926] = [treaty of berlin]\n  [munich conference] [1938]\n"
+    )
+    assert not (tmp_path / "p.lock").exists()  # preview writes nothing
+
+
+def test_preview_colours_deletions_on_a_terminal(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(PREVIEW_DECK, encoding="utf-8")
+    result = runner.invoke(cli, ["preview", "p.toml"], color=True)
+    assert "\x1b[36m\x1b[1m[1926]\x1b[0m" in result.stdout  # dates cyan
+    assert "\x1b[35m\x1b[1m[treaty of berlin]\x1b[0m" in result.stdout  # treaties magenta
+
+
+def test_preview_json_for_scripts(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(PREVIEW_DECK, encoding="utf-8")
+    result = runner.invoke(cli, ["preview", "p.toml", "--json"])
+    notes = json.loads(result.stdout)
+    assert [(n["kind"], n["title"]) for n in notes] == [("qa", "germany")] + [
+        ("cloze", "germany")
+    ] * 2
+    assert notes[1]["deletions"] == [
+        {"number": 1, "kind": "date", "text": "1926", "start": 0},
+        {"number": 2, "kind": "treaty", "text": "treaty of berlin", "start": 7},
+    ]
+    assert notes[1]["fields"]["Text"] == "{{c1::1926}} = {{c2::treaty of berlin}}"
+    assert "deckforge::cloze::treaty" in notes[1]["tags"]

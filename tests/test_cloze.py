@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deckforge import cloze
+from deckforge.schema import ClozeOptions
 
 
-def deletions(text: str) -> list[tuple[str, str]]:
-    return [(text[s.start : s.end], s.kind) for s in cloze.find(text)]
+def deletions(text: str, options: ClozeOptions = cloze.DEFAULT) -> list[tuple[str, str]]:
+    return [(text[s.start : s.end], s.kind) for s in cloze.find(text, options)]
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,61 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # years, ranges, decades
+        ("the 1945 elections", ["1945"]),
+        ("pre-1914 europe and the mid-1930s", ["1914", "1930s"]),
+        ("1939-1945 and 1914-18 and 1939–45", ["1939-1945", "1914-18", "1939–45"]),
+        ("from 1905 to 1907, then until 1910", ["1905 to 1907", "1910"]),
+        ("between 1905 and 1907", ["1905 and 1907"]),
+        ("the 1920s and 1930’s", ["1920s", "1930’s"]),
+        # months and seasons with a year
+        ("Sept. 1939 and march 1917", ["Sept. 1939", "march 1917"]),
+        (
+            "summer 1940, winter of 1962, spring of 1968",
+            ["summer 1940", "winter of 1962", "spring of 1968"],
+        ),
+        # full dates, in the common orders
+        ("4th July 1776 and 1st of May 1890", ["4th July 1776", "1st of May 1890"]),
+        ("November 11, 1918 and june 22 1941", ["November 11, 1918", "june 22 1941"]),
+        ("from 3 March 1918 to 11 November 1918", ["3 March 1918 to 11 November 1918"]),
+        ("on 6 june the allies landed", ["6 june"]),
+        # circa, BC and AD
+        ("c. 1800, circa 1650 and c.1700", ["c. 1800", "circa 1650", "c.1700"]),
+        ("caesar died 44 BC; vesuvius erupted AD 79", ["44 BC", "AD 79"]),
+        ("democritus c. 400 BC, euclid 300 BCE", ["c. 400 BC", "300 BCE"]),
+    ],
+)
+def test_date_forms(text: str, expected: list[str]) -> None:
+    assert [t for t, kind in deletions(text) if kind == "date"] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the treaty of versailles (ToV) and then the ToV", ["treaty of versailles", "ToV", "ToV"]),
+        ("Treaty of San Stefano", ["Treaty of San Stefano"]),
+        ("the anglo-german naval treaty", ["anglo-german naval treaty"]),
+        ("the nuclear non-proliferation treaty", ["nuclear non-proliferation treaty"]),
+        ("the kellogg–briand pact", ["kellogg–briand pact"]),
+        ("italy and germany signed the pact of steel", ["pact of steel"]),
+        (
+            "the helsinki accords and the camp david accords",
+            ["helsinki accords", "camp david accords"],
+        ),
+        (
+            "the munich agreement and the four power agreement",
+            ["munich agreement", "four power agreement"],
+        ),
+        ("an anglo-soviet trade agreement", ["anglo-soviet trade agreement"]),
+    ],
+)
+def test_treaty_forms(text: str, expected: list[str]) -> None:
+    assert [t for t, kind in deletions(text) if kind == "treaty"] == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "70% of the foreigners working in USSR",
@@ -85,17 +142,86 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
         "a 30-year lease",
         "£1926 and $1931",
         "page 12.1926",
+        "£6 million, $1,500 and 1500 roubles",
+        "1200 scientists, 2000 warheads and 1,000 km",
+        "13 days, a 25 year treaty and a 1000-year reich",
+        "the 17th parallel, the 19th century and the 2nd law",
+        "article 231 and article 5",
+        "Apollo 11, Sputnik 1, SS-20 and the U-2",
+        "-273 degrees and 3000 metres",
+        "a trade agreement with britain; an agreement was reached; a secret agreement",
+        "the geneva protocol, yalta conference, truman doctrine and marshall plan",
+        "treaties and pacts and agreements",
+        "they may 5 times march 3 miles",
     ],
 )
 def test_leaves_other_numbers_and_words_alone(text: str) -> None:
+    # percentages, money, counts, durations, ordinals, article numbers, generic mentions
     assert deletions(text) == []
 
 
-@given(st.text())
-def test_spans_are_ordered_and_never_overlap(text: str) -> None:
+def test_a_date_inside_a_treaty_name_stays_in_the_treaty() -> None:
+    glossary = ClozeOptions(glossary=["treaty of 1839"])
+    assert deletions("the treaty of 1839 guaranteed belgium", glossary) == [
+        ("treaty of 1839", "treaty")
+    ]
+
+
+def test_glossary_adds_and_ignore_removes_terms() -> None:
+    text = "munich conference 1938, made into 10 year agreement, the munich agreement"
+    assert deletions(text) == [("1938", "date"), ("munich agreement", "treaty")]
+    options = ClozeOptions(glossary=["Munich Conference"], ignore=["the munich agreement"])
+    assert deletions(text, options) == [("munich conference", "treaty"), ("1938", "date")]
+
+
+def test_kinds_limits_what_is_clozed() -> None:
+    text = "1926 = treaty of berlin"
+    assert deletions(text, ClozeOptions(kinds=["treaty"])) == [("treaty of berlin", "treaty")]
+    assert deletions(text, ClozeOptions(kinds=["date"])) == [("1926", "date")]
+
+
+def test_deletions_never_split_a_word() -> None:
+    assert deletions("X1926 1926X ToBe Totally pactum treatyless agreements") == []
+    assert deletions("berlin", ClozeOptions(glossary=["erli"])) == []
+
+
+TRICKY = st.sampled_from(
+    [
+        "{{",
+        "}}",
+        "::",
+        "{{c1::",
+        "<script>alert(1)</script>",
+        "&amp;",
+        "\u200f",
+        "\u202e",
+        "🇺🇦",
+        "1926",
+        " treaty of berlin ",
+        "sep 1934",
+        "c. 1800",
+        " ToB ",
+        "\n",
+        "}",
+        ":",
+    ]
+)
+TEXTS = st.lists(
+    st.one_of(TRICKY, st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=300)
+@given(TEXTS)
+def test_spans_are_ordered_on_word_boundaries_and_never_overlap(text: str) -> None:
     spans = cloze.find(text)
     assert all(0 <= s.start < s.end <= len(text) for s in spans)
     assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+    word = re.compile(r"\w\w")
+    for s in spans:
+        assert not word.match(text, s.start - 1) if s.start > 0 else True
+        assert not word.match(text, s.end - 1) if s.end < len(text) else True
 
 
 def test_mark_numbers_deletions_in_order() -> None:
@@ -111,3 +237,9 @@ def test_mark_escapes_html_and_cloze_syntax() -> None:
 
 def test_mark_keeps_colons_inside_a_deletion_literal() -> None:
     assert cloze.mark("a::b", [cloze.Span(0, 4, "treaty")]) == "{{c1::a&#58;&#58;b}}"
+
+
+def test_mark_single_puts_every_deletion_on_one_card() -> None:
+    text = "1926 = treaty of berlin"
+    marked = cloze.mark(text, cloze.find(text), single=True)
+    assert marked == "{{c1::1926}} = {{c1::treaty of berlin}}"

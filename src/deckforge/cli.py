@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 from . import __version__
 from .errors import DeckforgeError, Problem, SourceError
 from .identity import Changes
+from .notes import Note
 from .schema import Source
 
 SOURCES = click.argument("sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
@@ -96,6 +98,63 @@ def diff(source: Path) -> None:
         for line in _describe(changes):
             click.echo(line)
         _echo_removed(changes)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), default="cards.toml")
+@click.option("--json", "as_json", is_flag=True, help="Print the notes as JSON, for scripts.")
+def preview(source: Path, as_json: bool) -> None:
+    """Show the notes building SOURCE (default: cards.toml) would write.
+
+    Deletions are shown in brackets, dates and treaties in their own colours on a terminal.
+    """
+    from .pipeline import plan
+    from .source import load
+
+    with _reported():
+        notes, changes = plan(load(source), source)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [_note_json(n, changes.title(n)) for n in notes], indent=2, ensure_ascii=False
+            )
+        )
+        return
+    for note in notes:
+        if note.kind == "qa":
+            title, *bullets = note.text.split("\n")
+            click.echo(click.style(title, bold=True) + f"  ({len(bullets)} bullets)")
+        else:
+            click.echo(f"  {_highlight(note)}")
+
+
+_COLOURS = {"date": "cyan", "treaty": "magenta"}
+
+
+def _highlight(note: Note) -> str:
+    out, pos = [], 0
+    for span in note.spans:
+        deleted = note.text[span.start : span.end]
+        styled = click.style(f"[{deleted}]", fg=_COLOURS[span.kind], bold=True)
+        out += [note.text[pos : span.start], styled]
+        pos = span.end
+    return "".join([*out, note.text[pos:]])
+
+
+def _note_json(note: Note, title: str) -> dict[str, object]:
+    return {
+        "guid": note.guid,
+        "kind": note.kind,
+        "card": note.card,
+        "title": title,
+        "text": note.text,
+        "deletions": [
+            {"number": i, "kind": s.kind, "text": note.text[s.start : s.end], "start": s.start}
+            for i, s in enumerate(note.spans, start=1)
+        ],
+        "fields": dict(zip(note.model_fields, note.fields, strict=True)),
+        "tags": list(note.tags),
+    }
 
 
 _KINDS = {"qa": "question/answer", "cloze": "cloze"}

@@ -65,7 +65,7 @@ _UNITS = (
 )
 _DATE = (
     r"(?<![\w£$€¥#.,/])(?<!\d-)"
-    rf"(?:{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|\d{{2}}\b))?|(?:1\d{{2}}|20\d)0['’]?s)"
+    rf"(?:(?:1\d{{2}}|20\d)0['’]?s|{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|\d{{2}}\b))?)"
     rf"(?![\w%]|[.,]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b)"
 )
 # "between 1905 and 1907": the dates are the deletion, "between" stays as the hint.
@@ -76,9 +76,9 @@ _BETWEEN = rf"\bbetween\s+(?P<between>(?:{_POINT})\s+and\s+(?:{_POINT}))(?![\w%]
 
 _KEYWORD = r"\b(?P<keyword>treaty|pact|accords?|agreement)\b"
 # "ToB", "ToR": abbreviations students write for "Treaty of Berlin", "Treaty of Rapallo".
-_ABBREVIATION = r"\b(?P<abbreviation>(?-i:To[A-Z][A-Za-z]{0,2}))\b"
+_ABBREVIATION = r"\b(?P<abbreviation>(?-i:To[A-Z]{1,3}))\b"
 _WORD = r"[^\W\d_][\w'’]*(?:[-–][^\W_][\w'’]*)*"
-_WORD_BEFORE = re.compile(rf"({_WORD})\s+$")
+_WORD_BEFORE = re.compile(rf"(?<![\w'’-])({_WORD})\s+$")
 # "treaty of Brest-Litovsk", "Treaty of San Stefano", "pact of mutual assistance", "pact of steel"
 _OF_NAME = re.compile(
     rf"\s+of\s+(?:(?:mutual|non|eternal|perpetual)[\s-]+{_WORD}"
@@ -184,7 +184,8 @@ def find(text: str, options: ClozeOptions = DEFAULT) -> list[Span]:
 
 def escape(text: str) -> str:
     """HTML for *text* that Anki shows as typed and never reads as cloze or template syntax."""
-    return html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
+    escaped = html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
+    return escaped.replace("\n", "<br>")
 
 
 def mark(text: str, spans: Iterable[Span], *, single: bool = False) -> str:

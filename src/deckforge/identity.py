@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -178,9 +179,13 @@ class Changes:
 
     def title(self, note: Note | LockedNote) -> str:
         """The title of the card *note* belongs to."""
-        cards = {n.guid: n.card for n in (*self.lock.notes, *self.removed)}
-        titles = {n.card: n.title for n in (*self.lock.notes, *self.removed) if n.kind == "qa"}
-        return titles.get(cards.get(note.guid, ""), "")
+        return self._titles.get(note.guid, "")
+
+    @functools.cached_property
+    def _titles(self) -> dict[str, str]:
+        notes = (*self.lock.notes, *self.removed)
+        cards = {n.card: n.title for n in notes if n.kind == "qa"}
+        return {n.guid: cards.get(n.card, "") for n in notes}
 
     def removed_search(self) -> str:
         """An Anki browser search that finds the removed notes (an import cannot delete them).

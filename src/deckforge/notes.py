@@ -37,6 +37,7 @@ class Note:
     tags: tuple[str, ...]
     guid: str
     mod: int = 0  # seconds; 0 until identity or the package stamps it
+    spans: tuple[cloze.Span, ...] = ()  # a cloze note's deletions, in its text
 
     @property
     def model_fields(self) -> tuple[str, ...]:
@@ -101,6 +102,7 @@ def _card_notes(
                 ),
                 tags=(*tags, f"{TAG_ROOT}::cloze", *kinds),
                 guid=guid_for("cloze", *key, bullet, str(repeats[bullet])),
+                spans=tuple(spans),
             )
         )
     return notes

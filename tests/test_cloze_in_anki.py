@@ -1,0 +1,111 @@
+"""Property: whatever a bullet says, Anki parses its cloze field as intended and shows the text
+exactly as typed. Checked against a real collection with the official anki package."""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import deckforge
+from deckforge import cloze
+
+from .conftest import import_package
+
+SPECIAL = st.sampled_from(
+    [
+        "{{",
+        "}}",
+        "::",
+        "{{c1::x}}",
+        "}}}",
+        "<script>alert(1)</script>",
+        "<b>",
+        "&amp;",
+        "&",
+        "\u200f",
+        "\u202e",
+        "🇺🇦",
+        "👩‍🔬",
+        "1926",
+        " treaty of berlin ",
+        "sep 1934",
+        "c. 1800",
+        " ToB ",
+        "\n",
+        "{",
+        "}",
+        ":",
+        "[...]",
+        "\\",
+        '"',
+        "'",
+    ]
+)
+TEXT = (
+    st.lists(
+        st.one_of(SPECIAL, st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=10)),
+        min_size=1,
+        max_size=8,
+    )
+    .map("".join)
+    .filter(lambda t: t.strip() != "")
+)
+
+
+@pytest.fixture(scope="module")
+def anki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A collection that has deckforge's note types, from importing a real package."""
+    from anki.collection import Collection
+
+    folder = tmp_path_factory.mktemp("anki")
+    source = deckforge.Source(
+        deck=deckforge.Deck(name="Property"),
+        cards=[deckforge.Card(title="t", bullets=["1926 = treaty of berlin"])],
+    )
+    info = deckforge.export(source.deck, deckforge.transform(source), folder / "p.apkg")
+    col = Collection(str(folder / "collection.anki2"))
+    import_package(col, info.path)
+    yield col
+    col.close()
+
+
+def shown(rendered: str) -> str:
+    """The text a reader sees in the card's cloze area."""
+    body = rendered.split('<div class="text">', 1)[1].rsplit("</div>", 1)[0]
+    body = body.replace("<br>", "\n")
+    return html.unescape(re.sub(r"<[^>]*>", "", body))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=TEXT)
+def test_any_bullet_renders_in_anki_as_typed(anki: Any, text: str) -> None:
+    spans = cloze.find(text)
+    if not spans:  # a bullet without deletions gets no cloze note; mark one to test the syntax
+        spans = [cloze.Span(0, len(text), "date")]
+    note = anki.new_note(anki.models.by_name("deckforge Cloze"))
+    note["Text"] = cloze.mark(text, spans)
+    note["Topic"] = note["Context"] = "t"
+    anki.add_note(note, anki.decks.id("Property"))
+    cards = note.cards()
+    assert [c.ord for c in cards] == list(range(len(spans)))  # c1..cN, one card each
+    nfc = functools.partial(unicodedata.normalize, "NFC")  # Anki stores fields in NFC
+    for card, span in zip(cards, spans, strict=True):
+        # the question hides this card's deletion and shows the others as text
+        asked = nfc(text[: span.start]) + "[...]" + nfc(text[span.end :])
+        assert shown(card.question()) == asked
+        assert shown(card.answer()) == nfc(text)
+    assert not anki.get_empty_cards().notes
+    anki.remove_notes([note.id])
+
+
+def test_text_with_newlines_shows_line_breaks(anki: Any) -> None:
+    field = cloze.mark("first line\n1926", cloze.find("first line\n1926"))
+    assert field == "first line<br>{{c1::1926}}"
