@@ -25,7 +25,7 @@ def test_one_question_answer_note_per_card(seed_notes: list[Note]) -> None:
     assert first.fields[0] == "attitudes 1924-29"
     assert first.fields[1].startswith("<ul><li>aim to keep safe while prioritising")
     assert first.fields[1].count("<li>") == 4
-    assert first.fields[2] == "Stalin foreign policy"
+    assert first.fields[2:] == ("Stalin foreign policy", "")
 
 
 def test_repeated_titles_say_which_part(seed_notes: list[Note]) -> None:
@@ -80,6 +80,7 @@ def test_text_is_escaped_so_it_shows_as_typed() -> None:
         "&lt;script&gt;",
         '<ul><li>"quoted" &amp; &lt;b&gt;bold&lt;/b&gt; in 1926</li></ul>',
         "A &amp; B",
+        "",
     )
     assert cloze_note.fields[0] == '"quoted" &amp; &lt;b&gt;bold&lt;/b&gt; in {{c1::1926}}'
     assert "deckforge::topic::<script>" in qa.tags

@@ -16,8 +16,8 @@ NoteKind = Literal["qa", "cloze"]
 
 # Field names and order are the note types' schema in Anki: changing them makes Anki treat
 # imported notes as a different note type. They stay as they are.
-QA_FIELDS = ("Topic", "Facts", "Context")
-CLOZE_FIELDS = ("Text", "Topic", "Context")
+QA_FIELDS = ("Topic", "Facts", "Context", "Images")
+CLOZE_FIELDS = ("Text", "Topic", "Context", "Images")
 
 TAG_ROOT = "deckforge"
 
@@ -78,7 +78,7 @@ def _card_notes(
             kind="qa",
             card=index,
             text="\n".join((card.title, *card.bullets)),
-            fields=(cloze.escape(card.title), f"<ul>{facts}</ul>", cloze.escape(context)),
+            fields=(cloze.escape(card.title), f"<ul>{facts}</ul>", cloze.escape(context), ""),
             tags=(*tags, f"{TAG_ROOT}::qa"),
             guid=guid_for("qa", *key),
         )
@@ -99,6 +99,7 @@ def _card_notes(
                     cloze.mark(bullet, spans, single=options.cards == "single"),
                     cloze.escape(card.title),
                     cloze.escape(deck_name),
+                    "",
                 ),
                 tags=(*tags, f"{TAG_ROOT}::cloze", *kinds),
                 guid=guid_for("cloze", *key, bullet, str(repeats[bullet])),

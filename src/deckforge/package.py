@@ -54,6 +54,7 @@ CSS = """\
 .facts ul { margin: 0; padding-left: 1.2em; }
 .facts li { margin: 0.35em 0; }
 .cloze { font-weight: 600; color: #0969da; }
+.images img { max-width: 100%; height: auto; margin-top: 0.6em; }
 hr#answer { border: 0; border-top: 1px solid #d0d7de; margin: 0.8em 0; }
 .card.nightMode, .card.night_mode, .nightMode .card { color: #e6edf3; background-color: #0d1117; }
 .nightMode .context, .nightMode .prompt { color: #8d96a0; }
@@ -62,6 +63,7 @@ hr#answer { border: 0; border-top: 1px solid #d0d7de; margin: 0.8em 0; }
 @media (max-width: 480px) { .card { font-size: 18px; padding: 0.5em; } }
 """
 
+_IMAGES = '{{#Images}}<div class="images">{{Images}}</div>{{/Images}}'
 _QA_FRONT = """\
 <div class="context">{{Context}}</div>
 <div class="topic">{{Topic}}</div>
@@ -74,6 +76,8 @@ _QA_BACK = """\
 _CLOZE_FRONT = """\
 <div class="context">{{Context}} › {{Topic}}</div>
 <div class="text">{{cloze:Text}}</div>"""
+_QA_BACK += "\n" + _IMAGES
+_CLOZE_BACK = _CLOZE_FRONT + "\n" + _IMAGES
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def _models() -> dict[str, Any]:
             CLOZE_MODEL_ID,
             "deckforge Cloze",
             fields=[{"name": name} for name in CLOZE_FIELDS],
-            templates=[{"name": "Cloze", "qfmt": _CLOZE_FRONT, "afmt": _CLOZE_FRONT}],
+            templates=[{"name": "Cloze", "qfmt": _CLOZE_FRONT, "afmt": _CLOZE_BACK}],
             css=CSS,
             model_type=genanki.Model.CLOZE,
         ),
