@@ -6,8 +6,10 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -90,9 +92,18 @@ def test_version(runner: CliRunner) -> None:
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (SEED.parent / "README.md").read_text(encoding="utf-8")
-    for name, command in cli.commands.items():
+
+    def walk(group: click.Group, prefix: str) -> Iterator[tuple[str, click.Command]]:
+        for name, command in group.commands.items():
+            yield f"{prefix} {name}", command
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{prefix} {name}")
+
+    commands = dict(walk(cli, "deckforge"))
+    assert len(commands) >= 9
+    for name, command in commands.items():
         assert command.help, name
-        assert f"deckforge {name}" in readme, name
+        assert name in readme, name
 
 
 def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:

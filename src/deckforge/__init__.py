@@ -9,10 +9,11 @@
 from .errors import DeckforgeError, PackageError, Problem, SourceError
 from .identity import Changes, Lock, LockedNote, Update
 from .notes import Note, transform
-from .package import PackageInfo, export
-from .pipeline import BuildResult, build, diff, package_path
+from .package import PackageInfo, export, export_bundle
+from .pipeline import BuildResult, build, build_bundle, diff, package_path, sources_in
 from .schema import Card, Deck, Source
 from .source import load, loads
+from .verification import VerifyReport, verify
 
 __version__ = "0.1.0"
 
@@ -31,12 +32,17 @@ __all__ = [
     "Source",
     "SourceError",
     "Update",
+    "VerifyReport",
     "__version__",
     "build",
+    "build_bundle",
     "diff",
     "export",
+    "export_bundle",
     "load",
     "loads",
     "package_path",
+    "sources_in",
     "transform",
+    "verify",
 ]

@@ -30,7 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -65,6 +65,16 @@ def guid_for(*parts: str) -> str:
 def deck_id_for(name: str) -> int:
     """The deck's id; Anki matches decks by name, so the id only has to be stable and valid."""
     return (1 << 30) + _digest("deck", name) % (1 << 30)
+
+
+def media_name(deck: str, path: str) -> str:
+    """The name an image gets in Anki's media folder, e.g. ``poland-1939-3f9a1c2b7d.png``.
+
+    Anki keeps media by file name alone, in one folder for every deck: the name carries a hash
+    of the deck and the image's path, so two decks' ``maps/poland.png`` cannot collide.
+    """
+    image = PurePosixPath(path.replace("\\", "/"))
+    return f"{image.stem}-{_digest('media', deck, image.as_posix()):016x}"[:-6] + image.suffix
 
 
 def build_time() -> int:

@@ -3,13 +3,14 @@ per bullet that holds a date or a treaty. Pure: no I/O, and the same source give
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
 from . import cloze
-from .identity import guid_for
+from .identity import guid_for, media_name
 from .schema import Card, ClozeOptions, Deck, Source
 
 NoteKind = Literal["qa", "cloze"]
@@ -73,12 +74,15 @@ def _card_notes(
     key = (deck_name, "id", card.id) if card.id else (deck_name, card.title, str(number))
     tags = tuple(dict.fromkeys((*deck_tags, *card.tags, topic_tag(card.title))))
     facts = "".join(f"<li>{cloze.escape(b)}</li>" for b in card.bullets)
+    images = "".join(
+        f'<img src="{html.escape(media_name(deck_name, image))}">' for image in card.images
+    )
     notes = [
         Note(
             kind="qa",
             card=index,
             text="\n".join((card.title, *card.bullets)),
-            fields=(cloze.escape(card.title), f"<ul>{facts}</ul>", cloze.escape(context), ""),
+            fields=(cloze.escape(card.title), f"<ul>{facts}</ul>", cloze.escape(context), images),
             tags=(*tags, f"{TAG_ROOT}::qa"),
             guid=guid_for("qa", *key),
         )
@@ -99,7 +103,7 @@ def _card_notes(
                     cloze.mark(bullet, spans, single=options.cards == "single"),
                     cloze.escape(card.title),
                     cloze.escape(deck_name),
-                    "",
+                    images,
                 ),
                 tags=(*tags, f"{TAG_ROOT}::cloze", *kinds),
                 guid=guid_for("cloze", *key, bullet, str(repeats[bullet])),

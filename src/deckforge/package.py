@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,31 +112,55 @@ def _models() -> dict[str, Any]:
     }
 
 
-def collection_bytes(deck: Deck, notes: Sequence[Note]) -> tuple[bytes, int]:
-    """The package's SQLite database for *notes* in *deck*, and how many cards it holds."""
+Part = tuple[Deck, Sequence[Note]]  # a deck and its notes
+Progress = Callable[[int, int], None]  # (notes written, notes in all)
+
+
+def collection_bytes(parts: Sequence[Part], progress: Progress | None = None) -> tuple[bytes, int]:
+    """The package's SQLite database holding every deck of *parts*, and how many cards it has.
+
+    *progress* is called after each note with the number of notes written and the total.
+    """
     import genanki
 
+    notes = [note for _, deck_notes in parts for note in deck_notes]
+    guids = set()
     for note in notes:
         if note.kind == "cloze" and "{{c" not in note.fields[0]:
             # genanki would write such a note with no card at all, silently.
             raise PackageError(f"cloze note {note.guid!r} has no deletion: {note.text!r}")
+        if note.guid in guids:
+            raise PackageError(f"two notes have the GUID {note.guid!r}: {note.text!r}")
+        guids.add(note.guid)
+
+    written = itertools.count(1)
+
+    class _Note(genanki.Note):  # type: ignore[misc]
+        def write_to_db(self, *args: Any) -> None:
+            super().write_to_db(*args)
+            if progress is not None:
+                progress(next(written), len(notes))
+
     models = _models()
-    now = build_time()
-    gdeck = genanki.Deck(deck_id_for(deck.name), deck.name, deck.description)
-    for position, note in enumerate(notes):
-        gdeck.add_note(
-            genanki.Note(
-                model=models[note.kind],
-                fields=list(note.fields),
-                tags=list(note.tags),
-                guid=note.guid,
-                due=position,
+    decks = []
+    for deck, deck_notes in parts:
+        gdeck = genanki.Deck(deck_id_for(deck.name), deck.name, deck.description)
+        for position, note in enumerate(deck_notes):
+            gdeck.add_note(
+                _Note(
+                    model=models[note.kind],
+                    fields=list(note.fields),
+                    tags=list(note.tags),
+                    guid=note.guid,
+                    due=position,
+                )
             )
-        )
+        decks.append(gdeck)
+    now = build_time()
     conn = sqlite3.connect(":memory:")
     try:
         cursor = conn.cursor()
-        genanki.Package(gdeck).write_to_db(cursor, MODELS_MOD, itertools.count(MODELS_MOD * 1000))
+        genanki.Package(decks).write_to_db(cursor, MODELS_MOD, itertools.count(MODELS_MOD * 1000))
         # genanki stamps one time on everything; Anki updates a note only when its mod is
         # newer, so each note carries its own (see identity.py).
         cursor.execute("CREATE TEMP TABLE mods (guid TEXT PRIMARY KEY, mod INTEGER)")
@@ -152,15 +177,39 @@ def collection_bytes(deck: Deck, notes: Sequence[Note]) -> tuple[bytes, int]:
         conn.close()
 
 
-def export(deck: Deck, notes: Sequence[Note], path: str | os.PathLike[str]) -> PackageInfo:
+def export(
+    deck: Deck,
+    notes: Sequence[Note],
+    path: str | os.PathLike[str],
+    media: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> PackageInfo:
     """Write *notes* into *deck* as the Anki package at *path*, replacing it only on success.
 
-    A note whose ``mod`` is 0 is stamped with :func:`build_time`.
+    *media* maps the file names notes refer to (``<img src="...">``) to the files to pack. A
+    note whose ``mod`` is 0 is stamped with :func:`build_time`.
     """
-    target = Path(path)
-    collection, cards = collection_bytes(deck, notes)
-    write_zip(target, [("collection.anki2", collection), ("media", b"{}")])
-    return PackageInfo(target, len(notes), cards)
+    return export_bundle([(deck, notes)], path, media)
+
+
+def export_bundle(
+    parts: Sequence[Part],
+    path: str | os.PathLike[str],
+    media: Mapping[str, str | os.PathLike[str]] | None = None,
+    progress: Progress | None = None,
+) -> PackageInfo:
+    """Write several decks and their notes as one Anki package at *path* (see :func:`export`)."""
+    target, files = Path(path), dict(media or {})
+    collection, cards = collection_bytes(parts, progress)
+    names = sorted(files)  # a fixed order: the same notes and media give the same bytes
+    index = {str(i): name for i, name in enumerate(names)}
+    entries = [("collection.anki2", collection), ("media", json.dumps(index).encode())]
+    for i, name in enumerate(names):
+        try:
+            entries.append((str(i), Path(files[name]).read_bytes()))
+        except OSError as e:
+            raise PackageError(f"cannot read {files[name]}: {e.strerror}") from None
+    write_zip(target, entries)
+    return PackageInfo(target, sum(len(n) for _, n in parts), cards)
 
 
 def write_zip(target: Path, entries: Sequence[tuple[str, bytes]]) -> None:

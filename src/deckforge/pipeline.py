@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .identity import Changes, build_time, dump_lock, lock_path, read_lock, reconcile
+from .identity import (
+    Changes,
+    build_time,
+    dump_lock,
+    lock_path,
+    media_name,
+    read_lock,
+    reconcile,
+)
 from .notes import Note, transform
-from .package import PackageInfo, export, write_atomic
+from .package import PackageInfo, Progress, export_bundle, write_atomic
 from .schema import Deck, Source
 from .source import load
 
@@ -32,10 +41,33 @@ class BuildResult:
         )
 
 
-def package_path(deck: Deck, out_dir: str | os.PathLike[str]) -> Path:
+def package_path(deck: Deck | str, out_dir: str | os.PathLike[str]) -> Path:
     """``dist/stalin-foreign-policy.apkg`` for the deck "Stalin foreign policy"."""
-    slug = re.sub(r"[\W_]+", "-", deck.name.casefold()).strip("-") or "deck"
+    name = deck if isinstance(deck, str) else deck.name
+    slug = re.sub(r"[\W_]+", "-", name.casefold()).strip("-") or "deck"
     return Path(out_dir) / f"{slug}.apkg"
+
+
+def sources_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The source files named by *paths*: a folder stands for its ``*.toml`` files, except
+    those whose name starts with ``_`` (shared settings to ``include``)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.glob("*.toml") if not p.name.startswith("_"))
+        else:
+            found.append(path)
+    return found
+
+
+def media_files(source: Source, path: str | os.PathLike[str]) -> dict[str, Path]:
+    """The images *source* (read from *path*) shows, by the name they get in Anki."""
+    folder = Path(path).parent
+    return {
+        media_name(source.deck.name, image): folder / image
+        for card in source.cards
+        for image in card.images
+    }
 
 
 def plan(source: Source, path: str | os.PathLike[str]) -> tuple[list[Note], Changes]:
@@ -61,10 +93,32 @@ def build(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist"
 
 
 def build_source(
-    source: Source, path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist"
+    source: Source,
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] = "dist",
+    progress: Progress | None = None,
 ) -> BuildResult:
-    """Build an already loaded *source*, read from *path*."""
-    notes, changes = plan(source, path)
-    info = export(source.deck, notes, package_path(source.deck, out_dir))
-    write_atomic(lock_path(path), dump_lock(changes.lock).encode("utf-8"))
-    return BuildResult(Path(path), info, tuple(notes), changes)
+    """Build an already loaded *source*, read from *path*; *progress* is told of each note."""
+    return build_bundle({Path(path): source}, None, out_dir, progress)[0]
+
+
+def build_bundle(
+    sources: Mapping[Path, Source],
+    name: str | None,
+    out_dir: str | os.PathLike[str] = "dist",
+    progress: Progress | None = None,
+) -> list[BuildResult]:
+    """Build every source into one package named after *name* (with ``None``, the one source
+    into a package named after its deck); each source's lock file is then rewritten."""
+    plans = {path: plan(source, path) for path, source in sources.items()}
+    if name is None:
+        (only,) = sources.values()
+        name = only.deck.name
+    media = {k: v for path, source in sources.items() for k, v in media_files(source, path).items()}
+    parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
+    info = export_bundle(parts, package_path(name, out_dir), media, progress)
+    for path, (_, changes) in plans.items():
+        write_atomic(lock_path(path), dump_lock(changes.lock).encode("utf-8"))
+    return [
+        BuildResult(path, info, tuple(notes), changes) for path, (notes, changes) in plans.items()
+    ]

@@ -1,4 +1,8 @@
-"""Pydantic models of a ``cards.toml`` source: what a valid deck looks like, and nothing else."""
+"""Pydantic models of a ``cards.toml`` source: what a valid deck looks like, and nothing else.
+
+The attribute docstrings become the descriptions in ``deckforge schema``, which editors show
+while ``cards.toml`` is typed.
+"""
 
 from __future__ import annotations
 
@@ -27,57 +31,79 @@ def _valid_tag(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
-Tag = Annotated[str, AfterValidator(_valid_tag)]
+# The JSON Schema keywords let editors flag the mistake as it is typed; the validators give
+# deckforge's own messages.
+Text = Annotated[
+    str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
+]
+Tag = Annotated[str, AfterValidator(_valid_tag), Field(json_schema_extra={"pattern": r"^\S+$"})]
+Kind = Literal["date", "treaty"]
 
 
 class _Model(BaseModel):
     # extra="forbid": a misspelled key is a mistake to report, not data to drop.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Deck(_Model):
     """The ``[deck]`` table: the Anki deck every note goes into."""
 
     name: Text
+    """The deck's name in Anki; "Parent::Child" makes a subdeck."""
     description: str = ""
+    """Shown on the deck's overview screen in Anki."""
     tags: tuple[Tag, ...] = ()
+    """Tags added to every note of the deck (no spaces; "::" for a hierarchy)."""
 
 
 class Card(_Model):
     """One ``[[cards]]`` entry: a topic and its bullet facts."""
 
     title: Text
+    """The topic, asked on the front of the card's question/answer note."""
     bullets: Annotated[tuple[Text, ...], Field(min_length=1)]
+    """The facts, kept exactly as written; dates and treaties become cloze deletions."""
     tags: tuple[Tag, ...] = ()
-    # Fixes the card's identity in Anki whatever else changes (see identity.py); optional.
+    """Tags added to this card's notes."""
     id: Text | None = None
-
-
-Kind = Literal["date", "treaty"]
+    """Optional; keeps the card the same note in Anki whatever else about it changes."""
+    images: tuple[Text, ...] = ()
+    """Image files shown with the card's notes, relative to this file's folder."""
 
 
 class ClozeOptions(_Model):
     """The ``[cloze]`` table: what becomes a cloze deletion, and how."""
 
-    # which kinds of deletion to make
     kinds: tuple[Kind, ...] = ("date", "treaty")
-    # terms to cloze as treaties and agreements, e.g. "munich conference"
+    """Which kinds of deletion to make."""
     glossary: tuple[Text, ...] = ()
-    # terms never to cloze, nor anything inside them, e.g. "10 year agreement"
+    """Terms to cloze as treaties and agreements, e.g. "munich conference"."""
     ignore: tuple[Text, ...] = ()
-    # "per-deletion": one Anki card per deletion; "single": one card hides them all
+    """Terms never to cloze, nor anything inside them, e.g. "10 year agreement"."""
     cards: Literal["per-deletion", "single"] = "per-deletion"
-    # also make cloze notes of dates and treaties in card titles
+    """"per-deletion": one Anki card per deletion; "single": one card hides them all."""
     titles: bool = False
+    """Also make cloze notes of the dates and treaties in card titles."""
+
+
+class Shared(_Model):
+    """A file that sources ``include``: settings shared by several decks."""
+
+    cloze: ClozeOptions = ClozeOptions()
+    """Cloze options; a source's own [cloze] values win, and glossary and ignore lists add up."""
 
 
 class Source(_Model):
     """A whole ``cards.toml``: the deck, its cards in source order, and the cloze options."""
 
     deck: Deck
+    """The Anki deck the notes go into."""
     cards: Annotated[tuple[Card, ...], Field(min_length=1)]
+    """The cards, in the order they are studied."""
     cloze: ClozeOptions = ClozeOptions()
+    """What becomes a cloze deletion, and how."""
+    include: tuple[Text, ...] = ()
+    """Files of shared settings (a [cloze] table), relative to this file's folder."""
 
     @field_validator("cards")
     @classmethod
@@ -94,3 +120,24 @@ class Source(_Model):
                 )
             seen[card.id] = index
         return cards
+
+    def with_shared(self, shared: Shared) -> Source:
+        """This source with *shared* settings beneath its own."""
+        own, base = self.cloze, shared.cloze
+        merged = base.model_copy(
+            update={
+                **{name: getattr(own, name) for name in own.model_fields_set},
+                "glossary": base.glossary + own.glossary,
+                "ignore": base.ignore + own.ignore,
+            }
+        )
+        return self.model_copy(update={"cloze": merged})
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of ``cards.toml``, for editors that validate and complete TOML."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **Source.model_json_schema(),
+        "title": "deckforge cards.toml",
+    }

@@ -11,19 +11,21 @@ import difflib
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, SourceError
-from .schema import Source
+from .schema import Shared, Source
 
 if sys.version_info >= (3, 14):
     import tomllib
 else:
     import tomli as tomllib
 
-Path = tuple[str | int, ...]
+Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 _TOML_TYPES = {
     str: "a string",
@@ -38,29 +40,74 @@ _TOML_TYPES = {
 def load(path: str | os.PathLike[str]) -> Source:
     """Read and validate the source file at *path*; raise :class:`SourceError` on any mistake."""
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise SourceError([Problem(name, 0, 0, "", f"cannot read file: {e.strerror}")]) from None
-    return loads(_decode(raw, name), name)
+    return loads(_read(name), name)
 
 
 def loads(text: str, path: str = "<string>") -> Source:
-    """Validate TOML *text*; *path* is the name errors are reported under."""
+    """Validate TOML *text*; *path* is the name errors are reported under, and the folder its
+    images and included files are found in."""
+    source, data = _parse(text, path, Source)
+    folder = Path(path).parent
+    missing = _missing_files(source, folder)
+    problems = [_Locator(text, data).problem(path, err) for err in missing] if missing else []
+    shared: list[Shared] = []
+    for index, name in enumerate(source.include):
+        included = os.fspath(folder / name)
+        if not any(err["loc"] == ("include", index) for err in missing):
+            try:
+                shared.append(_parse(_read(included), included, Shared)[0])
+            except SourceError as e:
+                problems += e.problems
+    if problems:
+        raise SourceError(problems)
+    for settings in reversed(shared):  # a later include wins over an earlier one
+        source = source.with_shared(settings)
+    return source
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return _decode(f.read(), path)
+    except OSError as e:
+        raise SourceError([Problem(path, 0, 0, "", f"cannot read file: {e.strerror}")]) from None
+
+
+def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         where = _Locator(text).section_at(e.lineno - 1)
         raise SourceError([Problem(path, e.lineno, e.colno, where, e.msg)]) from None
     try:
-        return Source.model_validate(data)
+        return model.model_validate(data), data
     except ValidationError as e:
         locator = _Locator(text, data)
         # A list whose items all failed is also "too short" after validation: the items'
         # own errors say what is wrong.
         errors = [err for err in e.errors() if not (err["type"] == "too_short" and err["input"])]
         raise SourceError(locator.problem(path, err) for err in errors) from None
+
+
+def _missing_files(source: Source, folder: Path) -> list[dict[str, Any]]:
+    """Images and included files that are not files inside the source's folder."""
+    named = [(("include", i), name) for i, name in enumerate(source.include)] + [
+        (("cards", c, "images", i), name)
+        for c, card in enumerate(source.cards)
+        for i, name in enumerate(card.images)
+    ]
+    errors = []
+    root = folder.resolve()
+    for loc, name in named:
+        target = (folder / name).resolve()
+        if PurePath(name).is_absolute() or not target.is_relative_to(root):
+            msg = f"{name!r} is outside the folder of the source; keep files beside it"
+        elif not target.is_file():
+            msg = f"no such file: {name!r} (relative to {folder.as_posix() or '.'})"
+        else:
+            continue
+        errors.append({"type": "file", "loc": loc, "msg": msg, "input": name})
+    return errors
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -100,7 +147,7 @@ def _message(err: Mapping[str, Any], siblings: Mapping[str, Any] | None) -> str:
     return str(err["msg"])
 
 
-def _allowed_keys(loc: Path) -> list[str]:
+def _allowed_keys(loc: Loc) -> list[str]:
     """The keys the schema allows at *loc* (a path into the data)."""
     model: Any = Source
     for part in loc:
@@ -128,9 +175,9 @@ class _Locator:
         self.src = text.encode("utf-8")
         self.lines = self.src.split(b"\n")
         # path -> (line, column) of its key (or table header), and of its value
-        self.keys: dict[Path, tuple[int, int]] = {}
-        self.values: dict[Path, tuple[int, int]] = {}
-        self.sections: list[tuple[int, Path]] = []  # (row of header, table path)
+        self.keys: dict[Loc, tuple[int, int]] = {}
+        self.values: dict[Loc, tuple[int, int]] = {}
+        self.sections: list[tuple[int, Loc]] = []  # (row of header, table path)
         parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
         self._walk_document(parser.parse(self.src).root_node)
 
@@ -153,7 +200,7 @@ class _Locator:
         return [text]
 
     def _walk_document(self, root: Any) -> None:
-        arrays: dict[Path, int] = {}  # array-of-tables path -> elements seen so far
+        arrays: dict[Loc, int] = {}  # array-of-tables path -> elements seen so far
         for node in root.named_children:
             if node.type in ("table", "table_array_element"):
                 header = node.named_children[0]
@@ -171,15 +218,15 @@ class _Locator:
                 self._walk_pair(node, ())
 
     @staticmethod
-    def _resolve(segments: list[str], arrays: dict[Path, int]) -> Path:
-        path: Path = ()
+    def _resolve(segments: list[str], arrays: dict[Loc, int]) -> Loc:
+        path: Loc = ()
         for segment in segments:
             path += (segment,)
             if path in arrays:
                 path += (arrays[path] - 1,)
         return path
 
-    def _walk_pair(self, node: Any, table: Path) -> None:
+    def _walk_pair(self, node: Any, table: Loc) -> None:
         if node.type != "pair" or len(node.named_children) < 2:
             return
         key, value = node.named_children[0], node.named_children[1]
@@ -187,7 +234,7 @@ class _Locator:
         self.keys[path] = self._pos(key)
         self._walk_value(value, path)
 
-    def _walk_value(self, node: Any, path: Path) -> None:
+    def _walk_value(self, node: Any, path: Loc) -> None:
         self.values[path] = self._pos(node)
         if node.type == "array":
             items = [c for c in node.named_children if c.type != "comment"]
@@ -200,7 +247,7 @@ class _Locator:
 
     # -- answering ------------------------------------------------------------------------
 
-    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+    def position(self, path: Loc, *, key: bool = False) -> tuple[int, int]:
         """Where *path* is written, or its nearest written ancestor (e.g. for a missing key)."""
         index = self.keys if key else self.values
         for end in range(len(path), 0, -1):
@@ -210,7 +257,7 @@ class _Locator:
                 return self.keys[path[:end]]
         return 1, 1
 
-    def where(self, loc: Path) -> str:
+    def where(self, loc: Loc) -> str:
         """``cards[7] ("germany"): bullets[2]`` for the path ('cards', 7, 'bullets', 2)."""
         out = ""
         value: Any = self.data
@@ -232,7 +279,7 @@ class _Locator:
         return self.where(tables[-1]) if tables else ""
 
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
-        loc: Path = tuple(err["loc"])
+        loc: Loc = tuple(err["loc"])
         kind = err["type"]
         if kind == "duplicate_id":  # raised for the whole list; point at the second id
             loc = (*loc, err["ctx"]["index"], "id")
@@ -246,7 +293,7 @@ class _Locator:
             parent = loc
         return Problem(path, lineno, colno, self.where(parent), _message(err, siblings))
 
-    def _parent(self, loc: Path) -> tuple[Path, Mapping[str, Any] | None]:
+    def _parent(self, loc: Loc) -> tuple[Loc, Mapping[str, Any] | None]:
         value: Any = self.data
         for part in loc[:-1]:
             try:

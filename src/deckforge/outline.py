@@ -1,0 +1,158 @@
+"""Read notes kept as an outline (a flashcard site's export, or Markdown) into a deck, and write
+it as a ``cards.toml``.
+
+Accepted: a first line naming the deck (plain, or a ``#`` heading), an optional ``Cards (N)``
+line, then topics with their facts, either as bullets (``•``, ``-``, ``*``, ``◦``) with the facts
+indented deeper than the topics, or as ``##`` headings with bullets under them. Every line is
+placed or reported: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import tomlkit
+
+from .errors import Problem, SourceError
+
+_BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-])[ \t]+(?P<text>.*?)\s*$")
+_HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
+_COUNT = re.compile(r"^\s*cards\s*\((?P<count>\d+)\)\s*$", re.IGNORECASE)
+# Lines that flashcard sites put around a copied deck; skipped, and said so.
+SITE_CHROME = frozenset({"see similar decks"})
+
+
+@dataclass
+class Topic:
+    """A card as read from the outline: its title, bullets, and the line it starts on."""
+
+    title: str
+    lineno: int
+    bullets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outline:
+    """What was read: the deck's name, its topics, and the lines skipped on purpose."""
+
+    name: str
+    topics: list[Topic]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _width(line: str) -> int:
+    """Indentation of *line*, tabs counted as four spaces."""
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+class _Reader:
+    """Places each line of an outline: deck name, count, topic, fact, wrapped text, or error."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.name: str | None = None
+        self.stated: tuple[int, int] | None = None  # line and N of a "Cards (N)" line
+        self.topics: list[Topic] = []
+        self.skipped: list[tuple[int, str]] = []
+        self.topic_indent: int | None = None  # None under a "##" heading: bullets are facts
+        self.fact_indent: int | None = None
+
+    def problem(self, lineno: int, line: str, msg: str) -> None:
+        column = len(line) - len(line.lstrip()) + 1
+        self.problems.append(Problem(self.path, lineno, column, "", msg))
+
+    def line(self, lineno: int, line: str) -> None:
+        heading, bullet, count = _HEADING.match(line), _BULLET.match(line), _COUNT.match(line)
+        if self.name is None:
+            self.name = heading.group("text") if heading else line.strip()
+            if bullet and not heading:
+                self.problem(lineno, line, "the first line must name the deck, not be a bullet")
+        elif count:
+            self.stated = (lineno, int(count.group("count")))
+        elif heading and len(heading.group("level")) == 1:
+            self.problem(lineno, line, "a second deck name: one outline makes one deck")
+        elif heading:
+            self.topics.append(Topic(heading.group("text"), lineno))
+            self.topic_indent = self.fact_indent = None
+        elif bullet:
+            self.bullet(lineno, line, _width(line), bullet.group("text"))
+        elif line.strip().casefold() in SITE_CHROME:
+            self.skipped.append((lineno, line.strip()))
+        elif self.topics and self.topics[-1].bullets and _width(line) > (self.fact_indent or 0):
+            self.topics[-1].bullets[-1] += " " + line.strip()  # a long fact wrapped in two
+        else:
+            self.problem(lineno, line, f"cannot place {line.strip()!r}: not a topic or a bullet")
+
+    def bullet(self, lineno: int, line: str, width: int, text: str) -> None:
+        under_heading = bool(self.topics) and self.topic_indent is None
+        if not under_heading and (self.topic_indent is None or width == self.topic_indent):
+            self.topics.append(Topic(text, lineno))
+            self.topic_indent, self.fact_indent = width, None
+        elif not under_heading and width < self.topic_indent:  # type: ignore[operator]
+            self.problem(lineno, line, "indented less than the topics above it")
+        elif self.fact_indent is None or width == self.fact_indent:
+            self.topics[-1].bullets.append(text)
+            self.fact_indent = width
+        elif width > self.fact_indent:
+            self.problem(lineno, line, "nested deeper than a fact: a card has one level of bullets")
+        else:
+            self.problem(lineno, line, "indented as neither a topic nor a fact")
+
+    def outline(self) -> Outline:
+        if self.name is None:
+            self.problems.append(Problem(self.path, 1, 1, "", "empty: no deck name, no topics"))
+        for topic in self.topics:
+            if not topic.bullets:
+                msg = f"topic {topic.title!r} has no bullets"
+                self.problems.append(Problem(self.path, topic.lineno, 1, "", msg))
+        if self.stated and self.stated[1] != len(self.topics):
+            msg = f"says Cards ({self.stated[1]}) but has {len(self.topics)} topics"
+            self.problems.append(Problem(self.path, self.stated[0], 1, "", msg))
+        if self.problems or self.name is None:
+            raise SourceError(self.problems)
+        return Outline(self.name, self.topics, self.skipped)
+
+
+def parse(text: str, path: str = "<string>") -> Outline:
+    """Read an outline; raise :class:`SourceError` listing every line that cannot be placed."""
+    reader = _Reader(path)
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            reader.line(lineno, line)
+    return reader.outline()
+
+
+def read(path: str | os.PathLike[str]) -> Outline:
+    """Read the outline file at *path*."""
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="utf-8-sig") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SourceError([Problem(name, 0, 0, "", f"cannot read file: {e}")]) from None
+    return parse(text, name)
+
+
+def to_toml(outline: Outline) -> str:
+    """The outline as a ``cards.toml``, one card per ``[[cards]]`` table, bullets one a line."""
+    doc = tomlkit.document()
+    doc.add(
+        tomlkit.comment("Made by `deckforge import outline`; edit freely, then `deckforge build`.")
+    )
+    doc.add(tomlkit.nl())
+    deck = tomlkit.table()
+    deck["name"] = outline.name
+    doc["deck"] = deck
+    cards = tomlkit.aot()
+    for topic in outline.topics:
+        card = tomlkit.table()
+        card["title"] = topic.title
+        bullets = tomlkit.array()
+        bullets.extend(topic.bullets)
+        card["bullets"] = bullets.multiline(True)
+        cards.append(card)
+    doc["cards"] = cards
+    return tomlkit.dumps(doc)

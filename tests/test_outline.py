@@ -1,0 +1,93 @@
+"""`deckforge import outline`: notes kept as an outline or Markdown become a cards.toml."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import deckforge
+from deckforge import SourceError, outline
+from deckforge.cli import cli
+
+from .conftest import DATA, SEED, UPDATE_GOLDEN
+
+VALID = sorted(p for p in (DATA / "outline" / "valid").iterdir() if p.suffix != ".toml")
+INVALID = sorted(p for p in (DATA / "outline" / "invalid").iterdir() if p.suffix != ".err")
+
+
+def test_corpora_are_not_empty() -> None:
+    assert VALID
+    assert INVALID
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_outline_becomes_the_golden_cards_toml(path: Path) -> None:
+    text = outline.to_toml(outline.read(path))
+    golden = path.with_suffix(".toml")
+    if UPDATE_GOLDEN:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+    deckforge.loads(text)  # and it is a valid source
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_bad_outline_names_its_lines(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(path.parent)
+    with pytest.raises(SourceError) as excinfo:
+        outline.read(path.name)
+    message = str(excinfo.value) + "\n"
+    golden = path.with_suffix(".err")
+    if UPDATE_GOLDEN:
+        golden.write_text(message, encoding="utf-8")
+    assert message == golden.read_text(encoding="utf-8")
+
+
+def test_seed_import_matches_the_committed_cards_toml() -> None:
+    imported = deckforge.loads(
+        outline.to_toml(outline.read(DATA / "seed" / "stalin-foreign-policy.txt"))
+    )
+    committed = deckforge.load(SEED)
+    assert [(c.title, c.bullets) for c in imported.cards] == [
+        (c.title, c.bullets) for c in committed.cards
+    ]
+
+
+def test_every_character_is_kept() -> None:
+    result = outline.parse('deck\n• a < b & c\n  • “quoted” — it’s {{odd}} :: \\ "x" <i>')
+    source = deckforge.loads(outline.to_toml(result))
+    assert source.cards[0].title == "a < b & c"
+    assert source.cards[0].bullets == ('“quoted” — it’s {{odd}} :: \\ "x" <i>',)
+
+
+def test_cli_imports_and_refuses_to_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(DATA / "seed" / "stalin-foreign-policy.txt", "notes.txt")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["import", "outline", "notes.txt"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "cards.toml: deck 'stalin foreign policy', 26 cards, 94 bullets\n"
+    assert first.stderr == "notes.txt:125: skipped 'See similar decks', a flashcard site's footer\n"
+    again = runner.invoke(cli, ["import", "outline", "notes.txt"])
+    assert (again.exit_code, again.stderr) == (
+        1,
+        "cards.toml already exists; use --force to replace it\n",
+    )
+    assert runner.invoke(cli, ["import", "outline", "notes.txt", "--force"]).exit_code == 0
+    piped = runner.invoke(cli, ["import", "outline", "notes.txt", "-o", "-"])
+    assert piped.stdout == Path("cards.toml").read_text(encoding="utf-8")
+    assert runner.invoke(cli, ["check"]).exit_code == 0
+
+
+def test_cli_reports_bad_outline_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA / "outline" / "invalid")
+    result = CliRunner().invoke(cli, ["import", "outline", "unplaceable-line.txt", "-o", "-"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "unplaceable-line.txt:4:1: cannot place 'this line is neither a topic nor a bullet': "
+        "not a topic or a bullet\n"
+    )
