@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +20,18 @@ def test_public_names_are_exactly_all() -> None:
         if not name.startswith("_") and not isinstance(getattr(deckforge, name), ModuleType)
     }
     assert public == set(deckforge.__all__) - {"__version__"}
+    assert all(getattr(deckforge, name) is not None for name in deckforge.__all__)
+    assert set(deckforge._EXPORTS) == set(deckforge.__all__) - {"__version__"}
+
+
+def test_the_command_line_starts_without_the_heavy_modules() -> None:
+    code = (
+        "import sys, deckforge.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pydantic', 'genanki', 'tree_sitter', 'anki', 'tomlkit')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
 
 
 def test_script_a_deck_in_code(tmp_path: Path, collection: Any) -> None:

@@ -4,23 +4,52 @@
 >>> source = deckforge.load("cards.toml")
 >>> notes = deckforge.transform(source)
 >>> deckforge.export(source.deck, notes, "dist/my-deck.apkg")
+
+Names are imported on first use, so that ``deckforge --version`` and ``--help`` start fast.
 """
 
-from .errors import DeckforgeError, PackageError, Problem, SourceError
-from .identity import Changes, Lock, LockedNote, Update
-from .notes import Note, transform
-from .package import PackageInfo, export, export_bundle
-from .pipeline import BuildResult, build, build_bundle, diff, package_path, sources_in
-from .schema import Card, Deck, Source
-from .source import load, loads
-from .verification import VerifyReport, verify
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# public name -> the module that defines it
+_EXPORTS = {
+    "BuildResult": "pipeline",
+    "Card": "schema",
+    "Changes": "identity",
+    "ClozeOptions": "schema",
+    "Deck": "schema",
+    "DeckforgeError": "errors",
+    "Lock": "identity",
+    "LockedNote": "identity",
+    "Note": "notes",
+    "PackageError": "errors",
+    "PackageInfo": "package",
+    "Problem": "errors",
+    "Source": "schema",
+    "SourceError": "errors",
+    "Update": "identity",
+    "VerifyReport": "verification",
+    "build": "pipeline",
+    "build_bundle": "pipeline",
+    "diff": "pipeline",
+    "export": "package",
+    "export_bundle": "package",
+    "load": "source",
+    "loads": "source",
+    "package_path": "pipeline",
+    "sources_in": "pipeline",
+    "transform": "notes",
+    "verify": "verification",
+}
 __all__ = [
     "BuildResult",
     "Card",
     "Changes",
+    "ClozeOptions",
     "Deck",
     "DeckforgeError",
     "Lock",
@@ -46,3 +75,26 @@ __all__ = [
     "transform",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'deckforge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
+if TYPE_CHECKING:
+    from .errors import DeckforgeError, PackageError, Problem, SourceError
+    from .identity import Changes, Lock, LockedNote, Update
+    from .notes import Note, transform
+    from .package import PackageInfo, export, export_bundle
+    from .pipeline import BuildResult, build, build_bundle, diff, package_path, sources_in
+    from .schema import Card, ClozeOptions, Deck, Source
+    from .source import load, loads
+    from .verification import VerifyReport, verify

@@ -14,13 +14,13 @@ import click
 
 from . import __version__
 from .errors import DeckforgeError, Problem, SourceError
-from .identity import Changes
-from .notes import Note
-from .schema import Source
 
 if TYPE_CHECKING:
+    from .identity import Changes
+    from .notes import Note
     from .package import Progress
     from .pipeline import BuildResult
+    from .schema import Source
 
 SOURCES = click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 SOURCE = click.argument(

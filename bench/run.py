@@ -1,0 +1,193 @@
+"""Benchmark: deckforge build against a bare genanki script writing the same notes.
+
+Run from the repository root: ``.venv/bin/python bench/run.py [--sizes 1000,10000,100000]``.
+For each size it generates a source of that many bullets (realistic text, a third of them with
+dates or treaties, tags on every card), then, side by side in one run:
+
+- ``deckforge build`` end to end, in a fresh process (clean build: no lock file);
+- a bare genanki script writing the notes deckforge produced (same fields, tags and GUIDs),
+  timed from the moment its notes are in memory;
+- ``deckforge build`` again after one edited bullet (the regeneration path, with the lock file).
+
+It prints seconds, notes/s and peak RSS of each process, and the ratios. Also times
+``deckforge --version`` and ``deckforge check`` on the repository's cards.toml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DECKFORGE = [str(BIN / "deckforge")]
+
+WORDS = (
+    "stalin trotsky comintern policy alliance germany britain france poland japan china "
+    "industrialisation collectivisation purges army navy treaty league nations security "
+    "economic crisis trade credits expertise foreign ministers diplomats revolution socialism "
+    "invasion border conference agreement republic nationalists communists fascism propaganda"
+).split()
+DATED = [
+    "{w} signed in {y}",
+    "{w} between {y} and {y2}",
+    "the {t} of {y}",
+    "invaded on {d} june {y}",
+    "{w} from {y} to {y2}",
+    "during the {dec}s {w} grew",
+    "{w} by sep {y}, then {w}",
+    "the {p} pact was agreed, {w}",
+    "treaty of {place} ended {w}",
+]
+PLACES = "berlin rapallo versailles locarno riga moscow london paris rome warsaw".split()
+
+
+def bullet(rng: random.Random, dated: bool) -> str:
+    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16)))
+    if not dated:
+        return f"{words}, {rng.randint(2, 99)}% of {rng.choice(WORDS)}"
+    template = rng.choice(DATED)
+    year = rng.randint(1900, 1990)
+    return f"{words} " + template.format(
+        w=rng.choice(WORDS),
+        y=year,
+        y2=year + rng.randint(1, 9),
+        t=rng.choice(["treaty", "pact"]),
+        d=rng.randint(1, 28),
+        dec=year // 10 * 10,
+        p=rng.choice(["non aggression", "anti comintern", "warsaw"]),
+        place=rng.choice(PLACES),
+    )
+
+
+def make_source(path: Path, bullets: int) -> None:
+    rng = random.Random(bullets)
+    lines = ['[deck]\nname = "Benchmark"\ntags = ["bench"]\n']
+    written = 0
+    card = 0
+    while written < bullets:
+        count = min(rng.randint(3, 5), bullets - written)
+        items = [bullet(rng, rng.random() < 1 / 3) for _ in range(count)]
+        lines.append(f'[[cards]]\ntitle = "topic {card} {rng.choice(WORDS)}"\n')
+        lines.append(f'tags = ["unit{card % 20}"]\nbullets = [\n')
+        lines += [f'    "{item}",\n' for item in items]
+        lines.append("]\n\n")
+        written += count
+        card += 1
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+GENANKI_SCRIPT = """
+import json, sys, time, genanki
+from deckforge import package
+notes = json.load(open(sys.argv[1], encoding="utf-8"))
+start = time.perf_counter()
+models = package._models()
+deck = genanki.Deck(1234567890, "Benchmark")
+for n in notes:
+    deck.add_note(genanki.Note(model=models[n["kind"]], fields=n["fields"], tags=n["tags"],
+                               guid=n["guid"]))
+genanki.Package(deck).write_to_file(sys.argv[2], timestamp=1800000000)
+print(time.perf_counter() - start)
+"""
+
+
+def measure(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Like :func:`run`, with the child's own peak RSS (from wait4, not the whole tree)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status:
+        raise SystemExit(f"{' '.join(args)} failed:\n{err.decode()}")
+    return seconds, usage.ru_maxrss / 1024, out.decode()
+
+
+def bench_size(bullets: int, work: Path) -> dict[str, float]:
+    folder = work / f"n{bullets}"
+    folder.mkdir()
+    source = folder / "cards.toml"
+    make_source(source, bullets)
+
+    env_build = [*DECKFORGE, "build", "cards.toml", "--quiet"]
+    ours, ours_rss, _ = measure(env_build, folder)
+    (folder / "dist" / "benchmark.apkg").rename(folder / "first.apkg")
+
+    # the notes deckforge wrote, for genanki to write again
+    dump = folder / "notes.json"
+    dump_script = (
+        "import json, sys, deckforge\n"
+        "notes = deckforge.transform(deckforge.load(sys.argv[1]))\n"
+        "json.dump([{'kind': n.kind, 'fields': list(n.fields), 'tags': list(n.tags),"
+        " 'guid': n.guid} for n in notes], open(sys.argv[2], 'w'))\n"
+    )
+    subprocess.run([sys.executable, "-c", dump_script, str(source), str(dump)], check=True)
+    notes = len(json.loads(dump.read_text()))
+    _, genanki_rss, out = measure(
+        [sys.executable, "-c", GENANKI_SCRIPT, str(dump), str(folder / "genanki.apkg")], folder
+    )
+    genanki_seconds = float(out.strip())
+
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("%", "% (edited)", 1), encoding="utf-8")
+    rebuild, rebuild_rss, _ = measure(env_build, folder)
+    return {
+        "bullets": bullets,
+        "notes": notes,
+        "deckforge_s": ours,
+        "deckforge_mb": ours_rss,
+        "genanki_s": genanki_seconds,
+        "genanki_mb": genanki_rss,
+        "rebuild_s": rebuild,
+        "rebuild_mb": rebuild_rss,
+    }
+
+
+def startup(args: list[str], runs: int = 7) -> float:
+    times = [measure(args, ROOT)[0] for _ in range(runs)]
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="deckforge-bench-"))
+    try:
+        rows = [bench_size(n, work) for n in sizes]
+    finally:
+        shutil.rmtree(work)
+    print(f"{'bullets':>8} {'notes':>7} | {'deckforge s':>11} {'notes/s':>8} {'MB':>5} | "
+          f"{'genanki s':>9} {'notes/s':>8} {'MB':>5} | {'time x':>6} {'RSS x':>5} | "
+          f"{'rebuild s':>9} {'x clean':>7}")
+    for r in rows:
+        print(
+            f"{r['bullets']:8} {r['notes']:7} | {r['deckforge_s']:11.2f} "
+            f"{r['notes'] / r['deckforge_s']:8.0f} {r['deckforge_mb']:5.0f} | "
+            f"{r['genanki_s']:9.2f} {r['notes'] / r['genanki_s']:8.0f} {r['genanki_mb']:5.0f} | "
+            f"{r['deckforge_s'] / r['genanki_s']:6.2f} {r['deckforge_mb'] / r['genanki_mb']:5.2f} | "
+            f"{r['rebuild_s']:9.2f} {r['rebuild_s'] / r['deckforge_s']:7.2f}"
+        )
+    if len(rows) >= 2:
+        a, b = rows[-2], rows[-1]
+        scaling = (b["notes"] / b["deckforge_s"]) / (a["notes"] / a["deckforge_s"])
+        print(f"notes/s at {b['bullets']} bullets is {scaling:.0%} of notes/s at {a['bullets']}")
+    version = startup([*DECKFORGE, "--version"])
+    check = startup([*DECKFORGE, "check", "cards.toml"])
+    print(f"deckforge --version: {version:.3f} s; deckforge check cards.toml: {check:.3f} s "
+          "(median of 7)")
+
+
+if __name__ == "__main__":
+    main()
