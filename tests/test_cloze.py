@@ -76,7 +76,7 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
     ("text", "expected"),
     [
         # years, ranges, decades
-        ("the 1945 elections", ["1945"]),
+        ("the 1945 elections and in 1930 strikes spread", ["1945", "1930"]),
         ("pre-1914 europe and the mid-1930s", ["1914", "1930s"]),
         ("1939-1945 and 1914-18 and 1939–45", ["1939-1945", "1914-18", "1939–45"]),
         ("from 1905 to 1907, then until 1910", ["1905 to 1907", "1910"]),
@@ -92,6 +92,10 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
         ("4th July 1776 and 1st of May 1890", ["4th July 1776", "1st of May 1890"]),
         ("November 11, 1918 and june 22 1941", ["November 11, 1918", "june 22 1941"]),
         ("from 3 March 1918 to 11 November 1918", ["3 March 1918 to 11 November 1918"]),
+        (
+            "4–11 february 1945, then 16 to 28 october 1962",
+            ["4–11 february 1945", "16 to 28 october 1962"],
+        ),
         ("on 6 june the allies landed", ["6 june"]),
         # circa, BC and AD
         ("c. 1800, circa 1650 and c.1700", ["c. 1800", "circa 1650", "c.1700"]),
@@ -153,6 +157,7 @@ def test_treaty_forms(text: str, expected: list[str]) -> None:
         "the geneva protocol, yalta conference, truman doctrine and marshall plan",
         "treaties and pacts and agreements",
         "they may 5 times march 3 miles",
+        "it listed 1022 stars; around 1700 fellows; 1500 tanks",
     ],
 )
 def test_leaves_other_numbers_and_words_alone(text: str) -> None:

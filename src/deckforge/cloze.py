@@ -65,7 +65,9 @@ _UNITS = (
 )
 _DATE = (
     r"(?<![\w£$€¥#.,/])(?<!\d-)"
-    rf"(?:(?:1\d{{2}}|20\d)0['’]?s|{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|\d{{2}}\b))?)"
+    rf"(?:(?:1\d{{2}}|20\d)0['’]?s"
+    rf"|{_DAY}{_RANGE_SEP}{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"  # "16 to 28 october 1962"
+    rf"|{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|\d{{2}}\b))?)"
     rf"(?![\w%]|[.,]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b)"
 )
 # "between 1905 and 1907": the dates are the deletion, "between" stays as the hint.
@@ -153,10 +155,33 @@ def _candidates(text: str, scan: re.Pattern[str]) -> Iterator[tuple[bool, Span]]
                 yield False, span
         elif group == "abbreviation":
             yield False, Span(m.start(), m.end(), "treaty")
-        else:
+        elif group == "glossary":
+            yield True, Span(m.start(), m.end(), "treaty")
+        elif not _is_count(text, m):
             start, end = m.span(group or 0)
-            yield group == "glossary", Span(start, end, "treaty" if group == "glossary" else "date")
+            yield False, Span(start, end, "date")
         pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+_PLURAL_AFTER = re.compile(r"\s+([a-z]{2,}s)\b")
+_NOT_PLURAL = frozenset("was has is as its his this thus onwards afterwards towards".split())
+_WORD_LEFT = re.compile(r"([A-Za-z]+)\W*$")
+# "the 1945 elections", "in 1930 strikes spread": after these words a year stays a year
+_YEAR_CONTEXT = frozenset(
+    "the in of since by from until till after before during early late mid between and or"
+    " to".split()
+)
+
+
+def _is_count(text: str, m: re.Match[str]) -> bool:
+    """A bare number read as a year, but followed by a plural noun: "listed 1022 stars"."""
+    if not m.group().isdigit():
+        return False
+    plural = _PLURAL_AFTER.match(text, m.end())
+    if plural is None or plural.group(1) in _NOT_PLURAL:
+        return False
+    left = _WORD_LEFT.search(text, 0, m.start())
+    return left is None or left.group(1).lower() not in _YEAR_CONTEXT
 
 
 def find(text: str, options: ClozeOptions = DEFAULT) -> list[Span]:

@@ -227,6 +227,9 @@ def _similarity(a: str, b: str) -> float:
     return matcher.ratio()
 
 
+_COMMON = 20  # a line in more locked cards than this does not suggest candidates
+
+
 def _lines_in_any_order(text: str) -> str:
     # A card is the same card whatever the order of its bullets.
     return "\n".join(sorted(text.split("\n")))
@@ -238,6 +241,7 @@ class _Matcher:
     def __init__(self, notes: Sequence[Note], locked: Sequence[LockedNote]) -> None:
         self.notes = notes
         self.guids: dict[int, str] = {}  # note index -> GUID of the locked note it continues
+        self.taken: set[str] = set()  # the values of self.guids
         self.card_of: dict[int, str] = {}  # card index -> GUID of its locked card
         self.old_qa = {n.guid: n for n in locked if n.kind == "qa"}
         self.old_clozes: dict[str, list[LockedNote]] = defaultdict(list)  # by card
@@ -249,12 +253,13 @@ class _Matcher:
 
     def take(self, index: int, old: LockedNote) -> None:
         self.guids[index] = old.guid
+        self.taken.add(old.guid)
         if old.kind == "qa":
             self.card_of[self.notes[index].card] = old.guid
             del self.old_qa[old.guid]
 
     def free(self, index: int, old: LockedNote) -> bool:
-        return index not in self.guids and old.guid not in self.guids.values()
+        return index not in self.guids and old.guid not in self.taken
 
     def cards_by_id(self, card_ids: Sequence[str | None]) -> None:
         by_id = {n.id: n for n in self.old_qa.values() if n.id is not None}
@@ -294,11 +299,13 @@ class _Matcher:
                 self.take(-neg_i, old)
 
     def similar_cards(self) -> None:
-        # Only cards that share a title or a bullet are compared: near-linear, not quadratic.
+        # Only cards that share a title or a bullet are compared, and a line shared by many
+        # cards is no evidence: near-linear, not quadratic, however large the deck.
         by_line: dict[str, list[LockedNote]] = defaultdict(list)
         for old in self.old_qa.values():
             for line in set(old.text.split("\n")):
                 by_line[line].append(old)
+        by_line = defaultdict(list, {k: v for k, v in by_line.items() if len(v) <= _COMMON})
         candidates = (
             (i, old)
             for i in self.qa

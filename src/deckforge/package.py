@@ -1,26 +1,34 @@
-"""Write notes as an Anki package (``.apkg``) through genanki, atomically and reproducibly.
+"""Write notes as an Anki package (``.apkg``), atomically and reproducibly.
 
-genanki builds the collection (note types, deck, notes, cards) in an in-memory SQLite database;
-this module then stamps each note's own modification time, and writes the zip itself: with fixed
-entry dates and order (so the same notes give the same bytes), to a temporary file in the target
-folder that replaces the target only once complete (genanki's ``write_to_file`` writes in place
-and leaves its temporary database behind).
+The package is genanki's format, built from genanki's own parts: its SQLite schema and
+collection row (``genanki.apkg_schema``, ``genanki.apkg_col``) and its ``Model`` and ``Deck``
+JSON. The notes and cards go in with one ``executemany`` each, in one transaction, with the
+indexes built afterwards, instead of genanki's one ``execute`` per row: the same rows, written
+about twice as fast. Each note keeps its own modification time (genanki stamps one time on
+everything; see identity.py for why that matters).
+
+The database is written to a temporary file beside the target and streamed into the zip, with
+fixed entry dates and order (the same notes give the same bytes); the zip is itself a temporary
+file that replaces the target only once complete. Nothing is left behind either way (genanki's
+``write_to_file`` writes the target in place and leaves its temporary database in the system's
+temporary folder).
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
+import re
+import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import PackageError
 from .identity import build_time, deck_id_for
@@ -114,67 +122,135 @@ def _models() -> dict[str, Any]:
 
 Part = tuple[Deck, Sequence[Note]]  # a deck and its notes
 Progress = Callable[[int, int], None]  # (notes written, notes in all)
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+_ROWS_PER_PROGRESS = 500
 
 
-def collection_bytes(parts: Sequence[Part], progress: Progress | None = None) -> tuple[bytes, int]:
-    """The package's SQLite database holding every deck of *parts*, and how many cards it has.
+def _check(parts: Sequence[Part]) -> int:
+    """Refuse what genanki would write without complaint but Anki cannot use; count notes."""
+    guids: set[str] = set()
+    for _, notes in parts:
+        for note in notes:
+            if note.kind == "cloze" and not _CLOZE_NUMBER.search(note.fields[0]):
+                # such a note would have no card at all
+                raise PackageError(f"cloze note {note.guid!r} has no deletion: {note.text!r}")
+            if note.guid in guids:
+                raise PackageError(f"two notes have the GUID {note.guid!r}: {note.text!r}")
+            guids.add(note.guid)
+    return len(guids)
 
-    *progress* is called after each note with the number of notes written and the total.
-    """
-    import genanki
 
-    notes = [note for _, deck_notes in parts for note in deck_notes]
-    guids = set()
-    for note in notes:
-        if note.kind == "cloze" and "{{c" not in note.fields[0]:
-            # genanki would write such a note with no card at all, silently.
-            raise PackageError(f"cloze note {note.guid!r} has no deletion: {note.text!r}")
-        if note.guid in guids:
-            raise PackageError(f"two notes have the GUID {note.guid!r}: {note.text!r}")
-        guids.add(note.guid)
+def write_collection(
+    path: str | os.PathLike[str], parts: Sequence[Part], progress: Progress | None = None
+) -> int:
+    """Write the package's SQLite database for every deck of *parts* at *path*; return the
+    number of cards. *progress* is called as notes are written, with (written, total)."""
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
 
-    written = itertools.count(1)
-
-    class _Note(genanki.Note):  # type: ignore[misc]
-        def write_to_db(self, *args: Any) -> None:
-            super().write_to_db(*args)
-            if progress is not None:
-                progress(next(written), len(notes))
-
+    total = _check(parts)
     models = _models()
-    decks = []
-    for deck, deck_notes in parts:
-        gdeck = genanki.Deck(deck_id_for(deck.name), deck.name, deck.description)
-        for position, note in enumerate(deck_notes):
-            gdeck.add_note(
-                _Note(
-                    model=models[note.kind],
-                    fields=list(note.fields),
-                    tags=list(note.tags),
-                    guid=note.guid,
-                    due=position,
+    now = build_time()
+    ids = itertools.count(MODELS_MOD * 1000)
+    note_rows: list[tuple[object, ...]] = []
+    card_rows: list[tuple[object, ...]] = []
+    decks: dict[str, object] = {}
+    for deck, notes in parts:
+        deck_id = deck_id_for(deck.name)
+        decks[str(deck_id)] = _deck_json(deck, deck_id)
+        for position, note in enumerate(notes):
+            note_id, mod = next(ids), note.mod or now
+            model = models[note.kind]
+            note_rows.append(
+                (
+                    note_id,
+                    note.guid,
+                    model.model_id,
+                    mod,
+                    -1,
+                    f" {' '.join(note.tags)} ",
+                    "\x1f".join(note.fields),
+                    note.fields[0],
+                    0,
+                    0,
+                    "",
                 )
             )
-        decks.append(gdeck)
-    now = build_time()
-    conn = sqlite3.connect(":memory:")
+            for ord_ in _card_ords(note):
+                card_rows.append(
+                    (
+                        next(ids),
+                        note_id,
+                        deck_id,
+                        ord_,
+                        mod,
+                        -1,
+                        0,
+                        0,
+                        position,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        "",
+                    )
+                )
+    tables, indexes = _schema(APKG_SCHEMA)
+    conn = sqlite3.connect(path, isolation_level=None)
     try:
-        cursor = conn.cursor()
-        genanki.Package(decks).write_to_db(cursor, MODELS_MOD, itertools.count(MODELS_MOD * 1000))
-        # genanki stamps one time on everything; Anki updates a note only when its mod is
-        # newer, so each note carries its own (see identity.py).
-        cursor.execute("CREATE TEMP TABLE mods (guid TEXT PRIMARY KEY, mod INTEGER)")
-        cursor.executemany(
-            "INSERT INTO mods VALUES (?, ?)", ((n.guid, n.mod or now) for n in notes)
+        conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        conn.executescript(tables)
+        conn.executescript(APKG_COL)
+        conn.execute("BEGIN")
+        model_json = {str(m.model_id): m.to_json(MODELS_MOD, None) for m in models.values()}
+        conn.execute("UPDATE col SET models = ?, decks = ?", _col_json(conn, model_json, decks))
+        for start in range(0, len(note_rows), _ROWS_PER_PROGRESS):
+            conn.executemany(
+                "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                note_rows[start : start + _ROWS_PER_PROGRESS],
+            )
+            if progress is not None:
+                progress(min(start + _ROWS_PER_PROGRESS, total), total)
+        conn.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
         )
-        cursor.execute("UPDATE notes SET mod = (SELECT mod FROM mods WHERE guid = notes.guid)")
-        cursor.execute("UPDATE cards SET mod = (SELECT mod FROM notes WHERE id = cards.nid)")
-        cursor.execute("DROP TABLE mods")
-        (cards,) = cursor.execute("SELECT count(*) FROM cards").fetchone()
-        conn.commit()
-        return conn.serialize(), cards
+        for index in indexes:  # after the rows: one sort instead of many updates
+            conn.execute(index)
+        conn.execute("COMMIT")
     finally:
         conn.close()
+    return len(card_rows)
+
+
+def _card_ords(note: Note) -> list[int]:
+    # Q/A: the one template; cloze: one card per deletion number, c1 being ord 0 (as Anki does).
+    if note.kind == "qa":
+        return [0]
+    return sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(note.fields[0])})
+
+
+def _deck_json(deck: Deck, deck_id: int) -> object:
+    import genanki
+
+    return genanki.Deck(deck_id, deck.name, deck.description).to_json()
+
+
+def _col_json(
+    conn: sqlite3.Connection, models: dict[str, object], decks: dict[str, object]
+) -> tuple[str, str]:
+    (old_decks,) = conn.execute("SELECT decks FROM col").fetchone()
+    return json.dumps(models), json.dumps({**json.loads(old_decks), **decks})
+
+
+def _schema(script: str) -> tuple[str, list[str]]:
+    """genanki's schema split into a script of its tables and its index statements."""
+    statements = [s.strip() for s in script.split(";") if s.strip()]
+    indexes = [s for s in statements if s.upper().startswith("CREATE INDEX")]
+    return ";\n".join(s for s in statements if s not in indexes) + ";", indexes
 
 
 def export(
@@ -199,51 +275,64 @@ def export_bundle(
 ) -> PackageInfo:
     """Write several decks and their notes as one Anki package at *path* (see :func:`export`)."""
     target, files = Path(path), dict(media or {})
-    collection, cards = collection_bytes(parts, progress)
     names = sorted(files)  # a fixed order: the same notes and media give the same bytes
-    index = {str(i): name for i, name in enumerate(names)}
-    entries = [("collection.anki2", collection), ("media", json.dumps(index).encode())]
-    for i, name in enumerate(names):
-        try:
-            entries.append((str(i), Path(files[name]).read_bytes()))
-        except OSError as e:
-            raise PackageError(f"cannot read {files[name]}: {e.strerror}") from None
-    write_zip(target, entries)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
+            database = Path(tmp) / "collection.anki2"
+            cards = write_collection(database, parts, progress)
+            with atomic_file(target) as f, zipfile.ZipFile(f, "w") as zf:
+                _add(zf, "collection.anki2", database)
+                index = {str(i): name for i, name in enumerate(names)}
+                with zf.open(_entry("media"), "w") as entry:
+                    entry.write(json.dumps(index).encode())
+                for i, name in enumerate(names):
+                    _add(zf, str(i), Path(files[name]))
+    except OSError as e:
+        raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
     return PackageInfo(target, sum(len(n) for _, n in parts), cards)
 
 
-def write_zip(target: Path, entries: Sequence[tuple[str, bytes]]) -> None:
-    """Write a zip of *entries* to *target* atomically, with fixed dates and order."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data, compresslevel=1)
-    write_atomic(target, buffer.getbuffer())
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
 
 
-def write_atomic(target: Path, data: bytes | memoryview) -> None:
-    """Replace *target* with *data* all at once: a reader (or a crash) sees old or new, never half.
-
-    The data goes to a temporary file in the same folder, is flushed to disk, then renamed over
-    the target.
-    """
-    tmp: str | None = None
+def _add(zf: zipfile.ZipFile, name: str, source: Path) -> None:
+    """Stream the file *source* into the zip as *name*, with a fixed date."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        f = source.open("rb")
+    except OSError as e:
+        raise PackageError(f"cannot read {source}: {e.strerror}") from None
+    with f, zf.open(_entry(name), "w", force_zip64=True) as entry:
+        shutil.copyfileobj(f, entry, 1 << 20)
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """A file to write that replaces *target* all at once, once complete and on disk: a reader,
+    or a crash, sees the old file or the new one, never half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-        tmp = None
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Replace *target* with *data* (see :func:`atomic_file`)."""
+    try:
+        with atomic_file(target) as f:
+            f.write(data)
     except OSError as e:
         raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
-    finally:
-        if tmp is not None:
-            with suppress(OSError):
-                os.unlink(tmp)
