@@ -7,7 +7,7 @@ import re
 import pytest
 
 import deckforge
-from deckforge import Card, Deck, Note, Source
+from deckforge import Card, ClozeOptions, Deck, Note, Source
 
 from .conftest import SEED
 
@@ -84,3 +84,16 @@ def test_text_is_escaped_so_it_shows_as_typed() -> None:
     )
     assert cloze_note.fields[0] == '"quoted" &amp; &lt;b&gt;bold&lt;/b&gt; in {{c1::1926}}'
     assert "deckforge::topic::<script>" in qa.tags
+
+
+def test_cloze_options_shape_the_notes() -> None:
+    card = Card(title="nazi-soviet pact aug 1939", bullets=["1926 = treaty of berlin"])
+    default = deckforge.transform(Source(deck=Deck(name="d"), cards=[card]))
+    assert [n.text for n in default if n.kind == "cloze"] == ["1926 = treaty of berlin"]
+
+    options = ClozeOptions(titles=True, cards="single", kinds=["treaty"])
+    notes = deckforge.transform(Source(deck=Deck(name="d"), cards=[card], cloze=options))
+    assert [n.fields[0] for n in notes if n.kind == "cloze"] == [
+        "{{c1::nazi-soviet pact}} aug 1939",
+        "1926 = {{c1::treaty of berlin}}",
+    ]
