@@ -105,6 +105,7 @@ _GENERIC = frozenset(
     multilateral economic military naval loan credit arms general interim draft""".split()
 )
 _MAX_NAME_WORDS = 3
+_LONGEST_WORD = 60  # how far back to look for a word before "treaty"
 
 
 def _treaty_at(text: str, m: re.Match[str]) -> Span | None:
@@ -113,7 +114,7 @@ def _treaty_at(text: str, m: re.Match[str]) -> Span | None:
     start, end = m.start(), m.end()
     names: list[str] = []
     while len(names) < _MAX_NAME_WORDS:
-        before = _WORD_BEFORE.search(text, 0, start)
+        before = _WORD_BEFORE.search(text, max(0, start - _LONGEST_WORD), start)
         if before is None or before.group(1).lower() in _STOP:
             break
         start = before.start(1)
@@ -129,38 +130,65 @@ def _treaty_at(text: str, m: re.Match[str]) -> Span | None:
 # -- the engine -----------------------------------------------------------------------------
 
 
+_NOTHING = r"(?!x)x"
+
+
 def _terms(terms: Iterable[str]) -> str:
     alternatives = sorted((re.escape(t.strip()) for t in terms), key=len, reverse=True)
-    return rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)" if alternatives else r"(?!x)x"
+    return rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)" if alternatives else _NOTHING
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    glossary: re.Pattern[str]
+    ignore: re.Pattern[str]
+
+
+_DATES = re.compile(rf"{_BETWEEN}|(?P<date>{_DATE})", re.IGNORECASE)
+_TREATIES = re.compile(rf"{_KEYWORD}|{_ABBREVIATION}", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+_WORD_START = re.compile(r"\b\w")
+# Every date has a digit within its first 20 characters ("between september 1939", "circa").
+_DIGIT_WITHIN = 20
 
 
 @functools.lru_cache(maxsize=32)
-def _patterns(glossary: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    """One pattern that finds every candidate in a single pass, and one for ignored terms."""
-    scan = re.compile(
-        rf"(?P<glossary>{_terms(glossary)})|{_BETWEEN}|(?P<date>{_DATE})|{_KEYWORD}|{_ABBREVIATION}",
-        re.IGNORECASE,
+def _patterns(glossary: tuple[str, ...], ignore: tuple[str, ...]) -> _Patterns:
+    return _Patterns(
+        re.compile(_terms(glossary), re.IGNORECASE), re.compile(_terms(ignore), re.IGNORECASE)
     )
-    return scan, re.compile(_terms(ignore), re.IGNORECASE)
 
 
-def _candidates(text: str, scan: re.Pattern[str]) -> Iterator[tuple[bool, Span]]:
+def _date_starts(text: str) -> list[int]:
+    """Where a date may start: the word starts shortly before each digit.
+
+    Trying the date pattern only there, rather than at every position, makes the scan several
+    times faster on text with few numbers; the result is the same.
+    """
+    starts: set[int] = set()
+    for digits in _DIGITS.finditer(text):
+        lo = max(0, digits.start() - _DIGIT_WITHIN)
+        starts.update(w.start() for w in _WORD_START.finditer(text, lo, digits.start() + 1))
+    return sorted(starts)
+
+
+def _candidates(text: str, patterns: _Patterns) -> Iterator[tuple[bool, Span]]:
     """(from the glossary?, span) for each candidate deletion."""
-    pos = 0
-    while (m := scan.search(text, pos)) is not None:
-        group = m.lastgroup
-        if group == "keyword":
-            span = _treaty_at(text, m)
-            if span is not None:
-                yield False, span
-        elif group == "abbreviation":
-            yield False, Span(m.start(), m.end(), "treaty")
-        elif group == "glossary":
+    if patterns.glossary.pattern != _NOTHING:
+        for m in patterns.glossary.finditer(text):
             yield True, Span(m.start(), m.end(), "treaty")
-        elif not _is_count(text, m):
-            start, end = m.span(group or 0)
-            yield False, Span(start, end, "date")
-        pos = m.end() if m.end() > m.start() else m.start() + 1
+    for m in _TREATIES.finditer(text):
+        if m.lastgroup == "abbreviation":
+            yield False, Span(m.start(), m.end(), "treaty")
+        elif (span := _treaty_at(text, m)) is not None:
+            yield False, span
+    end = 0
+    for start in _date_starts(text):
+        if start < end or (m := _DATES.match(text, start)) is None:
+            continue
+        end = m.end()
+        if not _is_count(text, m):
+            yield False, Span(m.start(m.lastgroup or 0), m.end(m.lastgroup or 0), "date")
 
 
 _PLURAL_AFTER = re.compile(r"\s+([a-z]{2,}s)\b")
@@ -191,11 +219,11 @@ def find(text: str, options: ClozeOptions = DEFAULT) -> list[Span]:
     date inside a treaty's name stays part of the treaty). Nothing overlapping an ignored term
     is kept, and only the kinds in ``options.kinds`` are.
     """
-    scan, ignore = _patterns(options.glossary, options.ignore)
-    blocked = [m.span() for m in ignore.finditer(text)] if options.ignore else []
+    patterns = _patterns(options.glossary, options.ignore)
+    blocked = [m.span() for m in patterns.ignore.finditer(text)] if options.ignore else []
     chosen: list[Span] = []
     candidates = sorted(
-        _candidates(text, scan), key=lambda c: (not c[0], c[1].start - c[1].end, c[1])
+        _candidates(text, patterns), key=lambda c: (not c[0], c[1].start - c[1].end, c[1])
     )
     for _, span in candidates:
         if span.kind not in options.kinds:
