@@ -19,7 +19,7 @@ so the cost stays close to linear in the size of the deck.
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import difflib
 import functools
 import hashlib
@@ -33,17 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from .errors import DeckforgeError, Problem, SourceError
 
 if TYPE_CHECKING:
     from .notes import Note
 
-# Anki's own GUID alphabet (anki.utils.base91): GUIDs look like the ones Anki makes itself.
-_BASE91 = (
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
-)
 # Below this similarity an edited text counts as a different note (and a new GUID).
 SIMILAR = 0.5
 
@@ -54,12 +50,9 @@ def _digest(*parts: str) -> int:
 
 
 def guid_for(*parts: str) -> str:
-    """A GUID that depends on *parts* alone."""
-    number, out = _digest(*parts), ""
-    while number:
-        number, digit = divmod(number, len(_BASE91))
-        out = _BASE91[digit] + out
-    return out or _BASE91[0]
+    """A GUID that depends on *parts* alone: 64 bits of a hash, in 11 URL-safe characters."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest()
+    return base64.urlsafe_b64encode(digest)[:11].decode("ascii")
 
 
 def deck_id_for(name: str) -> int:
@@ -95,10 +88,11 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 # -- the lock file --------------------------------------------------------------------------
 
 
-class LockedNote(BaseModel):
+@dataclass(frozen=True, slots=True)
+class LockedNote:
     """One note of the last build, as the lock file remembers it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     guid: str
     kind: Literal["qa", "cloze"]
@@ -113,14 +107,15 @@ class LockedNote(BaseModel):
         return self.text.split("\n", 1)[0]
 
 
-class Lock(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Lock:
     """The lock file: which GUID and ``mod`` each note of the last build has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
-    version: Literal[1] = 1
     deck: str
     notes: tuple[LockedNote, ...] = ()
+    version: Literal[1] = 1
 
 
 def lock_path(source: str | os.PathLike[str]) -> Path:
@@ -145,7 +140,7 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
         problem = Problem(name, e.lineno, e.colno, "", f"not a deckforge lock file: {e.msg}{hint}")
         raise SourceError([problem]) from None
     try:
-        return Lock.model_validate(data)
+        return TypeAdapter(Lock).validate_python(data)
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(map(str, err["loc"]))
@@ -153,9 +148,17 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
         raise SourceError([Problem(name, 0, 0, "", msg)]) from None
 
 
+_LOCK_KEYS = ("guid", "kind", "card", "text", "hash", "mod", "id")
+
+
 def dump_lock(lock: Lock) -> str:
     """The lock as JSON, one note per line so that version control shows edits note by note."""
-    lines = [json.dumps(n.model_dump(exclude_none=True), ensure_ascii=False) for n in lock.notes]
+    lines = [
+        json.dumps(
+            {k: getattr(n, k) for k in _LOCK_KEYS if getattr(n, k) is not None}, ensure_ascii=False
+        )
+        for n in lock.notes
+    ]
     header = f'{{"version": {lock.version}, "deck": {json.dumps(lock.deck, ensure_ascii=False)}'
     return header + ', "notes": [\n' + ",\n".join(lines) + "\n]}\n"
 
@@ -359,13 +362,13 @@ def reconcile(
                 salt += 1
                 guid = guid_for(note.guid, str(salt))
             taken.add(guid)
-            new = dataclasses.replace(note, guid=guid, mod=now)
+            new = note.stamped(guid, now)
             added.append(new)
         elif old.hash == digest:
-            new = dataclasses.replace(note, guid=old.guid, mod=old.mod)
+            new = note.stamped(old.guid, old.mod)
         else:
             # Strictly newer than what Anki has, even when rebuilt within the same second.
-            new = dataclasses.replace(note, guid=old.guid, mod=max(now, old.mod + 1))
+            new = note.stamped(old.guid, max(now, old.mod + 1))
             updated.append(Update(old, new))
         out.append(new)
         if note.kind == "qa":  # the first note of every card
