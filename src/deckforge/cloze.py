@@ -175,9 +175,15 @@ class _Patterns:
 
 _DATES = re.compile(rf"{_BETWEEN}|(?P<date>{_DATE})", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
-_WORD_START = re.compile(r"\b\w")
 # Every date has a digit within its first 20 characters ("between september 1939", "circa").
 _DIGIT_WITHIN = 20
+_OPENING = "([{\"'“‘"
+# Words a date can start with before its first digit.
+_DATE_WORDS = frozenset(
+    """jan january feb february mar march apr april may jun june jul july aug august sep sept
+    september oct october nov november dec december spring summer autumn fall winter of
+    between circa c ca ad a.d""".split()
+)
 
 
 @functools.lru_cache(maxsize=32)
@@ -188,16 +194,26 @@ def _patterns(glossary: tuple[str, ...], ignore: tuple[str, ...]) -> _Patterns:
 
 
 def _date_starts(text: str) -> list[int]:
-    """Where a date may start: the word starts shortly before each digit.
+    """Where a date may start: at each run of digits, and at the date words just before it
+    ("between september 1939", "winter of 1962", "c. 1800").
 
-    Trying the date pattern only there, rather than at every position, makes the scan several
-    times faster on text with few numbers; the result is the same.
+    Trying the date pattern only there, rather than at every position, makes the scan many
+    times faster; the result is the same.
     """
-    starts: set[int] = set()
+    starts: list[int] = []
     for digits in _DIGITS.finditer(text):
-        lo = max(0, digits.start() - _DIGIT_WITHIN)
-        starts.update(w.start() for w in _WORD_START.finditer(text, lo, digits.start() + 1))
-    return sorted(starts)
+        end = digits.start()
+        lo = max(0, end - _DIGIT_WITHIN)
+        before: list[int] = []
+        for token in reversed(text[lo:end].split()[-3:]):
+            word = token.lstrip(_OPENING)
+            if word.lower().rstrip(".,") not in _DATE_WORDS:
+                break
+            end = text.rfind(token, lo, end)
+            before.append(end + len(token) - len(word))
+        starts += reversed(before)
+        starts.append(digits.start())
+    return sorted(set(starts))
 
 
 def _candidates(text: str, patterns: _Patterns) -> Iterator[tuple[bool, Span]]:
