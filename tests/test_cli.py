@@ -41,6 +41,7 @@ def test_build_several_sources_into_a_folder(runner: CliRunner, tmp_path: Path) 
     result = runner.invoke(cli, ["build", "cards.toml", "minimal.toml", "-o", "out"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".deckforge.lock",
         "minimal.apkg",
         "stalin-foreign-policy.apkg",
     ]

@@ -68,6 +68,7 @@ def test_a_folder_builds_one_package_per_deck(decks: Path) -> None:
     result = CliRunner().invoke(cli, ["build", "decks"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in Path("dist").iterdir()) == [
+        ".deckforge.lock",
         "revision-history.apkg",
         "revision-science.apkg",
     ]

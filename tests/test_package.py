@@ -25,7 +25,8 @@ def seed_package(seed_copy: Path) -> Path:
 def test_build_writes_the_deck_slug_into_the_output_folder(seed_package: Path) -> None:
     assert seed_package.name == "stalin-foreign-policy.apkg"
     assert package_entries(seed_package) == ["collection.anki2", "media"]
-    assert os.listdir(seed_package.parent) == [seed_package.name]  # no temporary files left
+    # nothing but the package and the build lock: no temporary file is left
+    assert sorted(os.listdir(seed_package.parent)) == [".deckforge.lock", seed_package.name]
 
 
 def test_package_imports_into_anki_as_the_seed_deck(seed_package: Path, collection: Any) -> None:

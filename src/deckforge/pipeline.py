@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
-from collections.abc import Iterable, Mapping
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import PackageError, Problem, SourceError
 from .identity import (
     Changes,
     build_time,
@@ -41,11 +45,41 @@ class BuildResult:
         )
 
 
+_WAIT_FOR_BUILD = 600  # seconds to wait for another build into the same folder
+_RESERVED = re.compile(r"(?:con|prn|aux|nul|com\d|lpt\d)(?:-.*)?", re.IGNORECASE)
+_LONGEST_SLUG = 80
+
+
 def package_path(deck: Deck | str, out_dir: str | os.PathLike[str]) -> Path:
-    """``dist/stalin-foreign-policy.apkg`` for the deck "Stalin foreign policy"."""
+    """``dist/stalin-foreign-policy.apkg`` for the deck "Stalin foreign policy".
+
+    Whatever the name ("../x", "/etc", "CON", 500 characters), the file is a plain name
+    inside *out_dir*: letters, digits and dashes, never a name Windows reserves.
+    """
     name = deck if isinstance(deck, str) else deck.name
-    slug = re.sub(r"[\W_]+", "-", name.casefold()).strip("-") or "deck"
+    slug = re.sub(r"[\W_]+", "-", name.casefold())[:_LONGEST_SLUG].strip("-") or "deck"
+    if _RESERVED.fullmatch(slug):
+        slug = f"deck-{slug}"
     return Path(out_dir) / f"{slug}.apkg"
+
+
+@contextmanager
+def _building(target: Path, locks: list[Path]) -> Iterator[None]:
+    """Hold the output folder's build lock, so that two builds never write at once, and clear
+    what a build that was killed left behind (its temporary files, never a finished one)."""
+    from filelock import FileLock, Timeout
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(target.parent / ".deckforge.lock", timeout=_WAIT_FOR_BUILD):
+            for leftover in (target, *locks):
+                for path in leftover.parent.glob(f".{glob.escape(leftover.name)}.*"):
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+            yield
+    except Timeout:
+        raise PackageError(
+            f"another build has been writing to {target.parent} for {_WAIT_FOR_BUILD} s"
+        ) from None
 
 
 def sources_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -74,6 +108,13 @@ def plan(source: Source, path: str | os.PathLike[str]) -> tuple[list[Note], Chan
     """The notes for *source* with their GUIDs and mod times, matched against its lock file."""
     notes = transform(source)
     lock = read_lock(lock_path(path))
+    if lock is not None and lock.deck != source.deck.name:
+        msg = (
+            f"was written for the deck {lock.deck!r}, not {source.deck.name!r}: a copy from "
+            "another deck, or the deck was renamed (Anki would start a new deck and keep the "
+            "notes in the old one). Rename the deck back, or delete the lock file to start anew"
+        )
+        raise SourceError([Problem(os.fspath(lock_path(path)), 0, 0, "", msg)])
     card_ids = [card.id for card in source.cards]
     return reconcile(notes, lock, source.deck.name, build_time(), card_ids)
 
@@ -110,15 +151,19 @@ def build_bundle(
 ) -> list[BuildResult]:
     """Build every source into one package named after *name* (with ``None``, the one source
     into a package named after its deck); each source's lock file is then rewritten."""
-    plans = {path: plan(source, path) for path, source in sources.items()}
     if name is None:
         (only,) = sources.values()
         name = only.deck.name
-    media = {k: v for path, source in sources.items() for k, v in media_files(source, path).items()}
-    parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
-    info = export_bundle(parts, package_path(name, out_dir), media, progress)
-    for path, (_, changes) in plans.items():
-        write_atomic(lock_path(path), dump_lock(changes.lock).encode("utf-8"))
+    target = package_path(name, out_dir)
+    with _building(target, [lock_path(path) for path in sources]):
+        plans = {path: plan(source, path) for path, source in sources.items()}
+        media = {
+            k: v for path, source in sources.items() for k, v in media_files(source, path).items()
+        }
+        parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
+        info = export_bundle(parts, target, media, progress)
+        for path, (_, changes) in plans.items():
+            write_atomic(lock_path(path), dump_lock(changes.lock).encode("utf-8"))
     return [
         BuildResult(path, info, tuple(notes), changes) for path, (notes, changes) in plans.items()
     ]

@@ -11,11 +11,35 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+# Limits that keep every note something Anki handles comfortably; far above real notes.
+MAX_TEXT = 10_000  # characters in a title or a bullet
+MAX_BULLETS = 500  # bullets on a card
+MAX_CARD_TEXT = 100_000  # characters in a card's title and bullets together
+
 
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("blank", "must not be empty")
+    if len(value) > MAX_TEXT:
+        raise PydanticCustomError(
+            "too_long",
+            "is {length} characters long; the most is {limit}",
+            {"length": len(value), "limit": MAX_TEXT},
+        )
+    # Tab and newline are text; other control characters are invisible, and U+001F would
+    # split the note's fields in Anki's database.
+    bad = next((ch for ch in value if _is_control(ch)), None)
+    if bad is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "holds the control character U+{code}; remove it",
+            {"code": f"{ord(bad):04X}"},
+        )
     return value
+
+
+def _is_control(ch: str) -> bool:
+    return (ch < " " and ch not in "\t\n") or "\x7f" <= ch <= "\x9f"
 
 
 def _valid_tag(value: str) -> str:
@@ -70,6 +94,32 @@ class Card(_Model):
     images: tuple[Text, ...] = ()
     """Image files shown with the card's notes, relative to this file's folder."""
 
+    @field_validator("bullets")
+    @classmethod
+    def _bullets_are_distinct(cls, bullets: tuple[str, ...]) -> tuple[str, ...]:
+        if len(bullets) > MAX_BULLETS:
+            raise PydanticCustomError(
+                "too_many",
+                "has {count} bullets; the most is {limit} (split the card)",
+                {"count": len(bullets), "limit": MAX_BULLETS},
+            )
+        if sum(map(len, bullets)) > MAX_CARD_TEXT:
+            raise PydanticCustomError(
+                "too_long",
+                "hold more than {limit} characters together (split the card)",
+                {"limit": MAX_CARD_TEXT},
+            )
+        first: dict[str, int] = {}
+        for index, bullet in enumerate(bullets):
+            if bullet in first:
+                raise PydanticCustomError(
+                    "duplicate",
+                    "bullets[{index}] repeats bullets[{first}] word for word",
+                    {"index": index, "first": first[bullet]},
+                )
+            first[bullet] = index
+        return bullets
+
 
 class ClozeOptions(_Model):
     """The ``[cloze]`` table: what becomes a cloze deletion, and how."""
@@ -107,18 +157,25 @@ class Source(_Model):
 
     @field_validator("cards")
     @classmethod
-    def _ids_are_unique(cls, cards: tuple[Card, ...]) -> tuple[Card, ...]:
-        seen: dict[str, int] = {}
+    def _cards_are_distinct(cls, cards: tuple[Card, ...]) -> tuple[Card, ...]:
+        ids: dict[str, int] = {}
+        contents: dict[tuple[str, tuple[str, ...]], int] = {}
         for index, card in enumerate(cards):
-            if card.id is None:
-                continue
-            if card.id in seen:
+            if card.id is not None and card.id in ids:
                 raise PydanticCustomError(
                     "duplicate_id",
                     "'{id}' is already the id of cards[{first}]",
-                    {"index": index, "id": card.id, "first": seen[card.id]},
+                    {"index": index, "field": "id", "id": card.id, "first": ids[card.id]},
                 )
-            seen[card.id] = index
+            if (card.title, card.bullets) in contents:
+                raise PydanticCustomError(
+                    "duplicate_card",
+                    "repeats cards[{first}] word for word",
+                    {"index": index, "field": "title", "first": contents[card.title, card.bullets]},
+                )
+            if card.id is not None:
+                ids[card.id] = index
+            contents[card.title, card.bullets] = index
         return cards
 
     def with_shared(self, shared: Shared) -> Source:

@@ -25,6 +25,8 @@ else:
     import tomli as tomllib
 
 Loc = tuple[str | int, ...]
+# The largest source read: 100,000 bullets take about 15 MiB.
+MAX_SOURCE_BYTES = 32 * 2**20
 M = TypeVar("M", bound=BaseModel)
 
 _TOML_TYPES = {
@@ -68,6 +70,13 @@ def loads(text: str, path: str = "<string>") -> Source:
 def _read(path: str) -> str:
     try:
         with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_SOURCE_BYTES:
+                msg = (
+                    f"is {size / 2**20:.1f} MiB; deckforge reads sources of up to "
+                    f"{MAX_SOURCE_BYTES // 2**20} MiB (split the deck into several files)"
+                )
+                raise SourceError([Problem(path, 0, 0, "", msg)])
             return _decode(f.read(), path)
     except OSError as e:
         raise SourceError([Problem(path, 0, 0, "", f"cannot read file: {e.strerror}")]) from None
@@ -79,6 +88,8 @@ def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
     except tomllib.TOMLDecodeError as e:
         where = _Locator(text).section_at(e.lineno - 1)
         raise SourceError([Problem(path, e.lineno, e.colno, where, e.msg)]) from None
+    except RecursionError as e:  # tomli's own limit on nesting, raised without a position
+        raise SourceError([Problem(path, 1, 1, "", f"{e}; a deck needs no such nesting")]) from None
     try:
         return model.model_validate(data), data
     except ValidationError as e:
@@ -144,6 +155,10 @@ def _message(err: Mapping[str, Any], siblings: Mapping[str, Any] | None) -> str:
         return f"expected a table, got {_describe(value)}"
     if kind == "too_short":
         return "must not be empty"
+    if kind == "literal_error":
+        return f"must be {err['ctx']['expected']}, not {value!r}"
+    if kind == "bool_type":
+        return f"expected true or false, got {_describe(value)}"
     return str(err["msg"])
 
 
@@ -281,8 +296,10 @@ class _Locator:
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
         loc: Loc = tuple(err["loc"])
         kind = err["type"]
-        if kind == "duplicate_id":  # raised for the whole list; point at the second id
-            loc = (*loc, err["ctx"]["index"], "id")
+        if kind in ("duplicate_id", "duplicate_card"):  # raised for the whole list
+            loc = (*loc, err["ctx"]["index"], err["ctx"]["field"])
+        elif kind == "duplicate":  # a repeated bullet: point at the repeat
+            loc = (*loc, err["ctx"]["index"])
         parent, siblings = self._parent(loc)
         if kind == "missing":
             lineno, colno = self.position(parent)
