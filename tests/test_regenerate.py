@@ -215,3 +215,15 @@ def test_diff_shows_what_the_next_import_does(deck: Path) -> None:
     if UPDATE_GOLDEN:
         expected.write_text(result.stdout, encoding="utf-8")
     assert result.stdout == expected.read_text(encoding="utf-8")
+
+
+def test_a_lock_file_from_another_deck_is_refused(deck: Path) -> None:
+    deckforge.build("cards.toml")
+    text = deck.read_text(encoding="utf-8")
+    deck.write_text(text.replace('name = "Stalin foreign policy"', 'name = "Lenin"'), "utf-8")
+    result = CliRunner().invoke(cli, ["build"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "cards.lock: was written for the deck 'Stalin foreign policy', not 'Lenin': "
+    )
+    assert not Path("dist/lenin.apkg").exists()

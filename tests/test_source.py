@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import deckforge
 from deckforge import Card, Deck, Source, SourceError
+from deckforge.cli import cli
 
 from .conftest import DATA, SEED, UPDATE_GOLDEN
 
@@ -20,19 +23,28 @@ def test_corpora_are_not_empty() -> None:
     assert VALID
 
 
+def test_the_bad_input_corpus_is_large() -> None:
+    assert len(INVALID) >= 40
+
+
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
 def test_invalid_source_reports_located_problems(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(path.parent)
-    with pytest.raises(SourceError) as excinfo:
-        deckforge.load(path.name)
-    message = str(excinfo.value) + "\n"
+    result = CliRunner().invoke(cli, ["check", path.name])
+    message = result.stderr
     golden = path.with_suffix(".err")
     if UPDATE_GOLDEN:
         golden.write_text(message, encoding="utf-8")
+    assert (result.exit_code, result.stdout) == (1, "")
     assert message == golden.read_text(encoding="utf-8")
-    assert all(line.startswith(f"{path.name}:") for line in message.splitlines())
+    assert "Traceback" not in message
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    # every line: file, line and column, then where and what
+    assert all(
+        re.match(rf"{re.escape(path.name)}:\d+:\d+: ", line) for line in message.splitlines()
+    )
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
@@ -84,3 +96,15 @@ def test_decks_can_be_built_in_code() -> None:
     assert source.cards[0].bullets == ("Dalton's atomic theory, 1808",)
     with pytest.raises(ValueError, match="must not be empty"):
         Card(title="atoms", bullets=[" "])
+
+
+def test_an_oversized_source_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.toml"
+    with big.open("wb") as f:
+        f.truncate(50 * 2**20)  # 50 MiB, sparse: nothing to parse is ever read
+    result = CliRunner().invoke(cli, ["check", str(big)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{big}: is 50.0 MiB; deckforge reads sources of up to 32 MiB "
+        "(split the deck into several files)\n"
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
 # Limits that keep every note something Anki handles comfortably; far above real notes.
@@ -114,7 +114,7 @@ class Card(_Model):
             if bullet in first:
                 raise PydanticCustomError(
                     "duplicate",
-                    "bullets[{index}] repeats bullets[{first}] word for word",
+                    "repeats bullets[{first}] word for word",
                     {"index": index, "first": first[bullet]},
                 )
             first[bullet] = index
@@ -132,7 +132,7 @@ class ClozeOptions(_Model):
     """Terms never to cloze, nor anything inside them, e.g. "10 year agreement"."""
     cards: Literal["per-deletion", "single"] = "per-deletion"
     """"per-deletion": one Anki card per deletion; "single": one card hides them all."""
-    titles: bool = False
+    titles: StrictBool = False
     """Also make cloze notes of the dates and treaties in card titles."""
 
 
