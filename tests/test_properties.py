@@ -1,0 +1,185 @@
+"""Properties over generated input, checked against the real Anki importer.
+
+- any deck the models accept builds, and imports into Anki with no empty card and every
+  bullet's text intact, as typed (through Anki's own field storage and card rendering);
+- any bytes at all, given as a source file, give a deck or located errors, never a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import deckforge
+from deckforge import Card, Deck, Source, SourceError
+
+from .conftest import import_package
+
+SPECIAL = st.sampled_from(
+    [
+        "{{",
+        "}}",
+        "::",
+        "{{c1::x}}",
+        "<script>alert(1)</script>",
+        "<b>bold</b>",
+        "&amp;",
+        "&",
+        "\u200f",
+        "\u202e",
+        "🇺🇦",
+        "👩‍🔬",
+        "1926",
+        " treaty of berlin ",
+        "sep 1934",
+        "c. 1800",
+        " ToB ",
+        "\n",
+        "\t",
+        "[...]",
+        "\\",
+        '"',
+        "'",
+        "’",
+        "<br>",
+        "&#123;",
+        " ",
+    ]
+)
+PIECE = st.one_of(
+    SPECIAL, st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=8)
+)
+TEXT = st.lists(PIECE, min_size=1, max_size=6).map("".join)
+TAG = st.from_regex(r"[A-Za-z0-9_:\-]{1,12}", fullmatch=True)
+CARD = st.builds(
+    lambda title, bullets, tags: {"title": title, "bullets": bullets, "tags": tags},
+    TEXT,
+    st.lists(TEXT, min_size=1, max_size=4, unique=True),
+    st.lists(TAG, max_size=2),
+)
+counter = itertools.count()
+
+
+@st.composite
+def decks(draw: st.DrawFn) -> Source:
+    cards = draw(st.lists(CARD, min_size=1, max_size=3))
+    try:
+        return Source(deck=Deck(name=f"Property {next(counter)}"), cards=[Card(**c) for c in cards])
+    except ValidationError:
+        assume(False)
+        raise  # unreachable: assume(False) stops the example
+
+
+@pytest.fixture(scope="module")
+def anki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path_factory.mktemp("anki") / "collection.anki2"))
+    yield col
+    col.close()
+
+
+def shown(field: str) -> str:
+    """What a reader sees of a field's HTML."""
+    return html.unescape(re.sub(r"<[^>]*>", "", field.replace("<br>", "\n")))
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)  # Anki stores fields in NFC
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=decks())
+def test_any_valid_deck_builds_and_imports_intact(
+    anki: Any, source: Source, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    notes = deckforge.transform(source)
+    package = tmp_path_factory.mktemp("p") / "deck.apkg"
+    deckforge.export(source.deck, notes, package)
+    log = import_package(anki, package)
+    assert len(log.new) == len(notes)
+    assert not log.conflicting
+    assert not log.missing_notetype
+    assert not log.missing_deck
+    assert not log.empty_first_field
+    by_guid = {anki.get_note(nid).guid: anki.get_note(nid) for nid in anki.find_notes("")}
+    for note in notes:
+        stored = by_guid[note.guid]
+        card = source.cards[note.card]
+        if note.kind == "qa":
+            items = re.findall(r"<li>(.*?)</li>", stored["Facts"], re.DOTALL)
+            assert [shown(i) for i in items] == [nfc(b) for b in card.bullets]
+            assert shown(stored["Topic"]) == nfc(card.title)
+        else:
+            assert shown(re.sub(r"\{\{c\d+::(.*?)\}\}", r"\1", stored["Text"])) == nfc(note.text)
+        for anki_card in stored.cards():
+            assert anki_card.question().strip()
+    assert not anki.get_empty_cards().notes
+
+
+def _shape(pieces: list[bytes]) -> bytes:
+    return b"".join(pieces)
+
+
+SOURCE_BYTES = st.one_of(
+    st.binary(max_size=300),
+    st.lists(
+        st.sampled_from(
+            [
+                b"[deck]\n",
+                b'name = "x"\n',
+                b"[[cards]]\n",
+                b'title = "t"\n',
+                b'bullets = ["a"]\n',
+                b"bullets = []\n",
+                b"tags = [1]\n",
+                b"[cloze]\n",
+                b'kinds = ["x"]\n',
+                b"\xff",
+                b"\xef\xbb\xbf",
+                b'"',
+                b"[",
+                b"]",
+                b"=",
+                b"\n",
+                b"titel = 1\n",
+                b"\x00",
+                b"{",
+                b'id = "a"\n',
+                b'images = ["../x.png"]\n',
+                b'include = ["nope.toml"]\n',
+            ]
+        ),
+        max_size=12,
+    ).map(_shape),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=SOURCE_BYTES)
+def test_any_bytes_give_a_deck_or_located_errors(
+    data: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("src") / "cards.toml"
+    path.write_bytes(data)
+    try:
+        deckforge.load(path)
+    except SourceError as e:
+        problems = e.problems
+    else:
+        return
+    assert problems
+    for problem in problems:
+        assert problem.path.endswith("cards.toml")
+        assert problem.lineno >= 0
+        assert problem.colno >= 0
+        assert str(problem).startswith(problem.path)
