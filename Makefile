@@ -9,8 +9,8 @@ deck: $(VENV)/.installed
 	$(BIN)/deckforge build cards.toml --out-dir dist
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -6,7 +6,8 @@ dates or treaties, tags on every card), then, side by side in one run:
 
 - ``deckforge build`` end to end, in a fresh process (clean build: no lock file);
 - a bare genanki script writing the notes deckforge produced (same fields, tags and GUIDs),
-  timed from the moment its notes are in memory;
+  also in a fresh process: loading its notes from JSON, then genanki's ``write_to_file``
+  ("(write)" is that call alone, from the moment its notes are in memory);
 - ``deckforge build`` again after one edited bullet (the regeneration path, with the lock file).
 
 It prints seconds, notes/s and peak RSS of each process, and the ratios. Also times
@@ -102,16 +103,18 @@ print(time.perf_counter() - start)
 
 
 def measure(args: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Like :func:`run`, with the child's own peak RSS (from wait4, not the whole tree)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if status:
-        raise SystemExit(f"{' '.join(args)} failed:\n{err.decode()}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+    """Wall seconds, peak RSS in MiB (the child's own, from wait4) and stdout of a process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = status  # reaped by wait4: keep Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        if status:
+            raise SystemExit(f"{' '.join(args)} failed:\n{err.read().decode()}")
+        return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def bench_size(bullets: int, work: Path) -> dict[str, float]:
@@ -120,9 +123,8 @@ def bench_size(bullets: int, work: Path) -> dict[str, float]:
     source = folder / "cards.toml"
     make_source(source, bullets)
 
-    env_build = [*DECKFORGE, "build", "cards.toml", "--quiet"]
-    ours, ours_rss, _ = measure(env_build, folder)
-    (folder / "dist" / "benchmark.apkg").rename(folder / "first.apkg")
+    build = [*DECKFORGE, "build", "cards.toml", "--quiet"]
+    ours, ours_rss, _ = measure(build, folder)
 
     # the notes deckforge wrote, for genanki to write again
     dump = folder / "notes.json"
@@ -134,33 +136,31 @@ def bench_size(bullets: int, work: Path) -> dict[str, float]:
     )
     subprocess.run([sys.executable, "-c", dump_script, str(source), str(dump)], check=True)
     notes = len(json.loads(dump.read_text()))
-    _, genanki_rss, out = measure(
-        [sys.executable, "-c", GENANKI_SCRIPT, str(dump), str(folder / "genanki.apkg")], folder
-    )
-    genanki_seconds = float(out.strip())
+    genanki = [sys.executable, "-c", GENANKI_SCRIPT, str(dump), str(folder / "genanki.apkg")]
+    theirs, theirs_rss, out = measure(genanki, folder)
 
     text = source.read_text(encoding="utf-8")
     source.write_text(text.replace("%", "% (edited)", 1), encoding="utf-8")
-    rebuild, rebuild_rss, _ = measure(env_build, folder)
+    rebuild, rebuild_rss, _ = measure(build, folder)
     return {
         "bullets": bullets,
         "notes": notes,
         "deckforge_s": ours,
         "deckforge_mb": ours_rss,
-        "genanki_s": genanki_seconds,
-        "genanki_mb": genanki_rss,
+        "genanki_s": theirs,
+        "genanki_write_s": float(out.strip()),
+        "genanki_mb": theirs_rss,
         "rebuild_s": rebuild,
         "rebuild_mb": rebuild_rss,
     }
 
 
 def startup(args: list[str], runs: int = 7) -> float:
-    times = [measure(args, ROOT)[0] for _ in range(runs)]
-    return statistics.median(times)
+    return statistics.median(measure(args, ROOT)[0] for _ in range(runs))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="deckforge-bench-"))
@@ -168,16 +168,19 @@ def main() -> None:
         rows = [bench_size(n, work) for n in sizes]
     finally:
         shutil.rmtree(work)
-    print(f"{'bullets':>8} {'notes':>7} | {'deckforge s':>11} {'notes/s':>8} {'MB':>5} | "
-          f"{'genanki s':>9} {'notes/s':>8} {'MB':>5} | {'time x':>6} {'RSS x':>5} | "
-          f"{'rebuild s':>9} {'x clean':>7}")
+    print(
+        f"{'bullets':>8} {'notes':>7} | {'deckforge s':>11} {'notes/s':>8} {'MiB':>5} | "
+        f"{'genanki s':>9} {'(write)':>7} {'MiB':>5} | {'time x':>6} {'(write)':>7} "
+        f"{'RSS x':>5} | {'rebuild s':>9} {'x clean':>7}"
+    )
     for r in rows:
+        ours, theirs, write = r["deckforge_s"], r["genanki_s"], r["genanki_write_s"]
+        rss = r["deckforge_mb"] / r["genanki_mb"]
         print(
-            f"{r['bullets']:8} {r['notes']:7} | {r['deckforge_s']:11.2f} "
-            f"{r['notes'] / r['deckforge_s']:8.0f} {r['deckforge_mb']:5.0f} | "
-            f"{r['genanki_s']:9.2f} {r['notes'] / r['genanki_s']:8.0f} {r['genanki_mb']:5.0f} | "
-            f"{r['deckforge_s'] / r['genanki_s']:6.2f} {r['deckforge_mb'] / r['genanki_mb']:5.2f} | "
-            f"{r['rebuild_s']:9.2f} {r['rebuild_s'] / r['deckforge_s']:7.2f}"
+            f"{r['bullets']:8} {r['notes']:7} | {ours:11.2f} {r['notes'] / ours:8.0f} "
+            f"{r['deckforge_mb']:5.0f} | {theirs:9.2f} {write:7.2f} {r['genanki_mb']:5.0f} | "
+            f"{ours / theirs:6.2f} {ours / write:7.2f} {rss:5.2f} | "
+            f"{r['rebuild_s']:9.2f} {r['rebuild_s'] / ours:7.2f}"
         )
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
@@ -185,8 +188,10 @@ def main() -> None:
         print(f"notes/s at {b['bullets']} bullets is {scaling:.0%} of notes/s at {a['bullets']}")
     version = startup([*DECKFORGE, "--version"])
     check = startup([*DECKFORGE, "check", "cards.toml"])
-    print(f"deckforge --version: {version:.3f} s; deckforge check cards.toml: {check:.3f} s "
-          "(median of 7)")
+    print(
+        f"deckforge --version: {version:.3f} s; deckforge check cards.toml: {check:.3f} s "
+        "(median of 7)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+"""Nothing is ever lost: killed builds, concurrent builds, temporary files, hostile names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import deckforge
+from deckforge import Card, Deck, Source
+
+from .conftest import dump_source
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import run as bench  # the benchmark's generator of realistic decks
+
+BULLETS = 20_000
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(folder: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``deckforge build`` in *folder*, as a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "deckforge", "build", "--quiet"],
+        cwd=folder,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1800000000", **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def readable(package: Path, lock: Path) -> None:
+    with zipfile.ZipFile(package) as zf:
+        assert zf.testzip() is None
+        data = zf.read("collection.anki2")
+    db = package.with_suffix(".check")
+    db.write_bytes(data)
+    with sqlite3.connect(db) as conn:
+        (notes,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+    db.unlink()
+    assert notes > 0
+    assert json.loads(lock.read_text(encoding="utf-8"))["notes"]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A deck large enough that a build takes a while, built once."""
+    folder = tmp_path_factory.mktemp("big")
+    bench.make_source(folder / "cards.toml", BULLETS)
+    assert build(folder).wait() == 0
+    return folder
+
+
+def test_a_build_killed_at_any_moment_loses_nothing(big: Path, tmp_path: Path) -> None:
+    package, lock = big / "dist" / "benchmark.apkg", big / "cards.lock"
+    before, lock_before = (sha(package), sha(lock)), lock.read_bytes()
+    text = (big / "cards.toml").read_text(encoding="utf-8")
+    (big / "cards.toml").write_text(text.replace("%", "% (edited)", 50), encoding="utf-8")
+    # what an uninterrupted build of the edited source writes (builds are reproducible)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "cards.toml").write_text((big / "cards.toml").read_text("utf-8"), "utf-8")
+    (other / "cards.lock").write_bytes(lock.read_bytes())
+    start = time.monotonic()
+    assert build(other).wait() == 0
+    duration = time.monotonic() - start
+    after = (sha(other / "dist" / "benchmark.apkg"), sha(other / "cards.lock"))
+    assert after != before
+
+    rng = random.Random(20)
+    interrupted = 0
+    for _ in range(20):
+        proc = build(big)
+        time.sleep(rng.uniform(0.05, duration))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        readable(package, lock)
+        assert sha(package) in (before[0], after[0])
+        assert sha(lock) in (before[1], after[1])
+        if (sha(package), sha(lock)) == before:
+            interrupted += 1
+        elif (sha(package), sha(lock)) == after:  # the build finished first: start again
+            lock.write_bytes(lock_before)
+    assert interrupted >= 5  # the kills did land in the middle of builds
+    # the next build clears what the killed ones left behind, and finishes
+    assert build(big).wait() == 0
+    assert sorted(p.name for p in (big / "dist").iterdir()) == [".deckforge.lock", package.name]
+    assert not list(big.glob(".cards.lock.*"))
+
+
+def test_a_build_leaves_nothing_in_the_temporary_folder(big: Path, tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    assert build(big, {"TMPDIR": str(temp)}).wait() == 0
+    assert list(temp.iterdir()) == []
+
+
+def test_two_builds_at_once_do_not_corrupt_each_other(big: Path) -> None:
+    first, second = build(big), build(big)
+    assert (first.wait(), second.wait()) == (0, 0)
+    readable(big / "dist" / "benchmark.apkg", big / "cards.lock")
+    assert deckforge.diff(big / "cards.toml").summary().startswith("0 added, 0 updated")
+
+
+@pytest.mark.parametrize(
+    ("name", "file"),
+    [
+        ("../../escape", "escape.apkg"),
+        ("/etc/passwd", "etc-passwd.apkg"),
+        ("CON", "deck-con.apkg"),
+        ("nul.txt", "deck-nul-txt.apkg"),
+        ("...", "deck.apkg"),
+        ("Ελληνικά::Ιστορία", "ελληνικά-ιστορία.apkg"),
+        ("x" * 300, "x" * 80 + ".apkg"),
+    ],
+)
+def test_the_package_stays_in_the_output_folder(tmp_path: Path, name: str, file: str) -> None:
+    source = Source(deck=Deck(name=name), cards=[Card(title="t", bullets=["b"])])
+    (tmp_path / "cards.toml").write_text(dump_source(source), encoding="utf-8")
+    result = deckforge.build(tmp_path / "cards.toml", tmp_path / "out")
+    assert result.package.path == tmp_path / "out" / file
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".deckforge.lock", file]
