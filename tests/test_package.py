@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sqlite3
 import zipfile
@@ -96,7 +95,7 @@ def test_failed_build_keeps_the_previous_package(tmp_path: Path) -> None:
     deckforge.export(source.deck, deckforge.transform(source), target)
     before = target.read_bytes()
     broken = deckforge.transform(source)
-    broken[1] = dataclasses.replace(broken[1], fields=("no deletion", "", "", ""))
+    broken[1] = broken[1]._replace(fields=("no deletion", "", "", ""))
     with pytest.raises(PackageError, match="has no deletion"):
         deckforge.export(source.deck, broken, target)
     assert target.read_bytes() == before

@@ -15,14 +15,14 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .schema import ClozeOptions, Kind
 
 DEFAULT = ClozeOptions()
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """Characters ``text[start:end]`` are one deletion of the given kind."""
 
     start: int

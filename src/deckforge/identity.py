@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
@@ -88,11 +88,8 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 # -- the lock file --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class LockedNote:
+class LockedNote(NamedTuple):
     """One note of the last build, as the lock file remembers it."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid")
 
     guid: str
     kind: Literal["qa", "cloze"]
@@ -271,12 +268,19 @@ class _Matcher:
             if card_id is not None and card_id in by_id:
                 self.take(i, by_id.pop(card_id))
 
-    def same_text(self, indexes: Iterable[int], pool: Iterable[LockedNote]) -> None:
-        by_text: dict[str, list[LockedNote]] = defaultdict(list)
+    def same_text(
+        self,
+        indexes: Iterable[int],
+        pool: Iterable[LockedNote],
+        key: Callable[[str, str], tuple[str, str]] = lambda card, text: ("", text),
+    ) -> None:
+        """Match notes to free locked notes with the same *key* (by default, the same text)."""
+        by_key: dict[tuple[str, str], list[LockedNote]] = defaultdict(list)
         for old in pool:
-            by_text[old.text].append(old)
+            by_key[key(old.card, old.text)].append(old)
         for i in indexes:
-            olds = by_text.get(self.notes[i].text, [])
+            card = self.card_of.get(self.notes[i].card, "")
+            olds = by_key.get(key(card, self.notes[i].text), [])
             match = next((o for o in olds if self.free(i, o)), None)
             if match is not None:
                 self.take(i, match)
@@ -326,10 +330,9 @@ class _Matcher:
         self.cards_by_id(card_ids)
         self.same_text(self.qa, list(self.old_qa.values()))
         self.similar_cards()
-        for i in self.clozes:
-            self.same_text([i], self.in_card(i))
-        moved = [o for olds in self.old_clozes.values() for o in olds]
-        self.same_text(self.clozes, moved)
+        old_clozes = [o for olds in self.old_clozes.values() for o in olds]
+        self.same_text(self.clozes, old_clozes, key=lambda card, text: (card, text))
+        self.same_text(self.clozes, old_clozes)  # a bullet moved to another card
         self.similar(
             (i, old) for i in self.clozes if i not in self.guids for old in self.in_card(i)
         )
