@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import html
 import itertools
 import re
 from collections import defaultdict
@@ -310,10 +309,15 @@ def _choose(candidates: list[tuple[bool, Span]], blocked: list[tuple[int, int]])
     return sorted(chosen)
 
 
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("{", "&#123;"), ("}", "&#125;"))
+
+
 def escape(text: str) -> str:
     """HTML for *text* that Anki shows as typed and never reads as cloze or template syntax."""
-    escaped = html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
-    return escaped.replace("\n", "<br>")
+    for char, entity in _ENTITIES:  # "&" first; most texts hold none of these
+        if char in text:
+            text = text.replace(char, entity)
+    return text.replace("\n", "<br>") if "\n" in text else text
 
 
 def mark(text: str, spans: Iterable[Span], *, single: bool = False) -> str:

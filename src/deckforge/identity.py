@@ -269,21 +269,19 @@ class _Matcher:
                 self.take(i, by_id.pop(card_id))
 
     def same_text(
-        self,
-        indexes: Iterable[int],
-        pool: Iterable[LockedNote],
-        key: Callable[[str, str], tuple[str, str]] = lambda card, text: ("", text),
+        self, indexes: Iterable[int], pool: Iterable[LockedNote], *, same_card: bool = False
     ) -> None:
-        """Match notes to free locked notes with the same *key* (by default, the same text)."""
+        """Match notes to free locked notes with the same text (and card, if *same_card*)."""
         by_key: dict[tuple[str, str], list[LockedNote]] = defaultdict(list)
         for old in pool:
-            by_key[key(old.card, old.text)].append(old)
+            by_key[old.card if same_card else "", old.text].append(old)
         for i in indexes:
-            card = self.card_of.get(self.notes[i].card, "")
-            olds = by_key.get(key(card, self.notes[i].text), [])
-            match = next((o for o in olds if self.free(i, o)), None)
-            if match is not None:
-                self.take(i, match)
+            note = self.notes[i]
+            card = self.card_of.get(note.card, "") if same_card else ""
+            for old in by_key.get((card, note.text), ()):
+                if self.free(i, old):
+                    self.take(i, old)
+                    break
 
     def similar(
         self, candidates: Iterable[tuple[int, LockedNote]], key: Callable[[str], str] = str
@@ -331,7 +329,7 @@ class _Matcher:
         self.same_text(self.qa, list(self.old_qa.values()))
         self.similar_cards()
         old_clozes = [o for olds in self.old_clozes.values() for o in olds]
-        self.same_text(self.clozes, old_clozes, key=lambda card, text: (card, text))
+        self.same_text(self.clozes, old_clozes, same_card=True)
         self.same_text(self.clozes, old_clozes)  # a bullet moved to another card
         self.similar(
             (i, old) for i in self.clozes if i not in self.guids for old in self.in_card(i)

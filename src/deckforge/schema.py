@@ -6,6 +6,7 @@ while ``cards.toml`` is typed.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
@@ -15,6 +16,8 @@ from pydantic_core import PydanticCustomError
 MAX_TEXT = 10_000  # characters in a title or a bullet
 MAX_BULLETS = 500  # bullets on a card
 MAX_CARD_TEXT = 100_000  # characters in a card's title and bullets together
+# control characters but tab and newline: C0, DEL and C1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _not_blank(value: str) -> str:
@@ -28,18 +31,14 @@ def _not_blank(value: str) -> str:
         )
     # Tab and newline are text; other control characters are invisible, and U+001F would
     # split the note's fields in Anki's database.
-    bad = next((ch for ch in value if _is_control(ch)), None)
+    bad = _CONTROL.search(value)
     if bad is not None:
         raise PydanticCustomError(
             "control_character",
             "holds the control character U+{code}; remove it",
-            {"code": f"{ord(bad):04X}"},
+            {"code": f"{ord(bad.group()):04X}"},
         )
     return value
-
-
-def _is_control(ch: str) -> bool:
-    return (ch < " " and ch not in "\t\n") or "\x7f" <= ch <= "\x9f"
 
 
 def _valid_tag(value: str) -> str:
