@@ -28,7 +28,7 @@ import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -148,16 +148,15 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
 _LOCK_KEYS = ("guid", "kind", "card", "text", "hash", "mod", "id")
 
 
-def dump_lock(lock: Lock) -> str:
-    """The lock as JSON, one note per line so that version control shows edits note by note."""
-    lines = [
-        json.dumps(
-            {k: getattr(n, k) for k in _LOCK_KEYS if getattr(n, k) is not None}, ensure_ascii=False
-        )
-        for n in lock.notes
-    ]
-    header = f'{{"version": {lock.version}, "deck": {json.dumps(lock.deck, ensure_ascii=False)}'
-    return header + ', "notes": [\n' + ",\n".join(lines) + "\n]}\n"
+def dump_lock(lock: Lock) -> Iterator[str]:
+    """The lock as JSON, in pieces, one note per line so that version control shows edits
+    note by note."""
+    deck = json.dumps(lock.deck, ensure_ascii=False)
+    yield f'{{"version": {lock.version}, "deck": {deck}, "notes": ['
+    for i, note in enumerate(lock.notes):
+        entry = {k: v for k, v in zip(_LOCK_KEYS, note, strict=True) if v is not None}
+        yield ("\n" if i == 0 else ",\n") + json.dumps(entry, ensure_ascii=False)
+    yield "\n]}\n"
 
 
 # -- matching -------------------------------------------------------------------------------

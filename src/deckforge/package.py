@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +123,8 @@ def _models() -> dict[str, Any]:
 Part = tuple[Deck, Sequence[Note]]  # a deck and its notes
 Progress = Callable[[int, int], None]  # (notes written, notes in all)
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
-_ROWS_PER_PROGRESS = 500
+_ROWS_PER_CHUNK = 1000
+_ZEROS = (0,) * 8  # a new card's interval, factor, reviews, lapses, left, odue, odid, flags
 
 
 def _check(parts: Sequence[Part]) -> int:
@@ -150,56 +151,10 @@ def write_collection(
 
     total = _check(parts)
     models = _models()
-    now = build_time()
-    ids = itertools.count(MODELS_MOD * 1000)
-    note_rows: list[tuple[object, ...]] = []
-    card_rows: list[tuple[object, ...]] = []
-    decks: dict[str, object] = {}
-    for deck, notes in parts:
-        deck_id = deck_id_for(deck.name)
-        decks[str(deck_id)] = _deck_json(deck, deck_id)
-        for position, note in enumerate(notes):
-            note_id, mod = next(ids), note.mod or now
-            model = models[note.kind]
-            note_rows.append(
-                (
-                    note_id,
-                    note.guid,
-                    model.model_id,
-                    mod,
-                    -1,
-                    f" {' '.join(note.tags)} ",
-                    "\x1f".join(note.fields),
-                    note.fields[0],
-                    0,
-                    0,
-                    "",
-                )
-            )
-            for ord_ in _card_ords(note):
-                card_rows.append(
-                    (
-                        next(ids),
-                        note_id,
-                        deck_id,
-                        ord_,
-                        mod,
-                        -1,
-                        0,
-                        0,
-                        position,
-                        0,
-                        0,
-                        0,
-                        0,
-                        0,
-                        0,
-                        0,
-                        0,
-                        "",
-                    )
-                )
+    decks = {str(deck_id_for(deck.name)): _deck_json(deck) for deck, _ in parts}
     tables, indexes = _schema(APKG_SCHEMA)
+    rows = _rows(parts, models, build_time())
+    written = cards = 0
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
@@ -208,22 +163,48 @@ def write_collection(
         conn.execute("BEGIN")
         model_json = {str(m.model_id): m.to_json(MODELS_MOD, None) for m in models.values()}
         conn.execute("UPDATE col SET models = ?, decks = ?", _col_json(conn, model_json, decks))
-        for start in range(0, len(note_rows), _ROWS_PER_PROGRESS):
+        # in chunks, so that the rows of the whole deck are never in memory at once
+        while chunk := list(itertools.islice(rows, _ROWS_PER_CHUNK)):
             conn.executemany(
-                "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                note_rows[start : start + _ROWS_PER_PROGRESS],
+                "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", (n for n, _ in chunk)
             )
+            card_rows = [card for _, note_cards in chunk for card in note_cards]
+            conn.executemany(
+                "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
+            )
+            written, cards = written + len(chunk), cards + len(card_rows)
             if progress is not None:
-                progress(min(start + _ROWS_PER_PROGRESS, total), total)
-        conn.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
-        )
+                progress(written, total)
         for index in indexes:  # after the rows: one sort instead of many updates
             conn.execute(index)
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return len(card_rows)
+    return cards
+
+
+Row = tuple[object, ...]
+
+
+def _rows(
+    parts: Sequence[Part], models: dict[str, Any], now: int
+) -> Iterator[tuple[Row, list[Row]]]:
+    """Each note's row and its cards' rows, numbered the way genanki numbers them."""
+    ids = itertools.count(MODELS_MOD * 1000)
+    for deck, notes in parts:
+        deck_id = deck_id_for(deck.name)
+        for position, note in enumerate(notes):
+            note_id, mod = next(ids), note.mod or now
+            tags = f" {' '.join(note.tags)} "
+            fields = "\x1f".join(note.fields)
+            row = (note_id, note.guid, models[note.kind].model_id, mod, -1, tags, fields)
+            yield (
+                (*row, note.fields[0], 0, 0, ""),
+                [
+                    (next(ids), note_id, deck_id, ord_, mod, -1, 0, 0, position, *_ZEROS, "")
+                    for ord_ in _card_ords(note)
+                ],
+            )
 
 
 def _card_ords(note: Note) -> list[int]:
@@ -233,10 +214,10 @@ def _card_ords(note: Note) -> list[int]:
     return sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(note.fields[0])})
 
 
-def _deck_json(deck: Deck, deck_id: int) -> object:
+def _deck_json(deck: Deck) -> object:
     import genanki
 
-    return genanki.Deck(deck_id, deck.name, deck.description).to_json()
+    return genanki.Deck(deck_id_for(deck.name), deck.name, deck.description).to_json()
 
 
 def _col_json(
@@ -334,8 +315,14 @@ def atomic_file(target: Path) -> Iterator[BinaryIO]:
 
 def write_atomic(target: Path, data: bytes) -> None:
     """Replace *target* with *data* (see :func:`atomic_file`)."""
+    write_lines(target, [data])
+
+
+def write_lines(target: Path, pieces: Iterable[str | bytes]) -> None:
+    """Replace *target* with the text or bytes *pieces*, written as they come."""
     try:
         with atomic_file(target) as f:
-            f.write(data)
+            for piece in pieces:
+                f.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
     except OSError as e:
         raise PackageError(f"cannot write {target}: {e.strerror or e}") from None

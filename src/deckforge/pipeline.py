@@ -22,7 +22,7 @@ from .identity import (
     reconcile,
 )
 from .notes import Note, transform
-from .package import PackageInfo, Progress, export_bundle, write_atomic
+from .package import PackageInfo, Progress, export_bundle, write_lines
 from .schema import Deck, Source
 from .source import load
 
@@ -163,7 +163,7 @@ def build_bundle(
         parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
         info = export_bundle(parts, target, media, progress)
         for path, (_, changes) in plans.items():
-            write_atomic(lock_path(path), dump_lock(changes.lock).encode("utf-8"))
+            write_lines(lock_path(path), dump_lock(changes.lock))
     return [
         BuildResult(path, info, tuple(notes), changes) for path, (notes, changes) in plans.items()
     ]
