@@ -124,28 +124,31 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
     """The lock file at *path*, or None when there is none yet."""
     name = os.fspath(path)
     try:
-        with open(name, encoding="utf-8") as f:
+        with open(name, "rb") as f:
             text = f.read()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise SourceError([Problem(name, 0, 0, "", f"cannot read lock file: {e}")]) from None
     hint = "; delete it to match notes by their content alone"
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        problem = Problem(name, e.lineno, e.colno, "", f"not a deckforge lock file: {e.msg}{hint}")
-        raise SourceError([problem]) from None
-    try:
-        return TypeAdapter(Lock).validate_python(data)
+        # straight from JSON to the lock's tuples, with no dictionaries in between
+        return _LOCK.validate_json(text)
     except ValidationError as e:
         err = e.errors()[0]
+        if err["type"] == "json_invalid":  # let the json module say where
+            try:
+                json.loads(text.decode("utf-8", "replace"))
+            except json.JSONDecodeError as bad:
+                msg = f"not a deckforge lock file: {bad.msg}{hint}"
+                raise SourceError([Problem(name, bad.lineno, bad.colno, "", msg)]) from None
         where = ".".join(map(str, err["loc"]))
         msg = f"not a deckforge lock file: {where}: {err['msg']}{hint}"
         raise SourceError([Problem(name, 0, 0, "", msg)]) from None
 
 
 _LOCK_KEYS = ("guid", "kind", "card", "text", "hash", "mod", "id")
+_LOCK = TypeAdapter(Lock)
 
 
 def dump_lock(lock: Lock) -> Iterator[str]:
