@@ -41,7 +41,7 @@ _EXPORTS = {
     "load": "source",
     "loads": "source",
     "package_path": "pipeline",
-    "sources_in": "pipeline",
+    "sources_in": "source",
     "transform": "notes",
     "verify": "verification",
 }
@@ -94,7 +94,7 @@ if TYPE_CHECKING:
     from .identity import Changes, Lock, LockedNote, Update
     from .notes import Note, transform
     from .package import PackageInfo, export, export_bundle
-    from .pipeline import BuildResult, build, build_bundle, diff, package_path, sources_in
+    from .pipeline import BuildResult, build, build_bundle, diff, package_path
     from .schema import Card, ClozeOptions, Deck, Source
-    from .source import load, loads
+    from .source import load, loads, sources_in
     from .verification import VerifyReport, verify

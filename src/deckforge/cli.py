@@ -40,8 +40,7 @@ def _reported() -> Iterator[None]:
 
 def _load_all(sources: tuple[Path, ...]) -> dict[Path, Source]:
     """Every source, validated; all problems of all files are reported before giving up."""
-    from .pipeline import sources_in
-    from .source import load
+    from .source import load, sources_in
 
     loaded: dict[Path, Source] = {}
     problems: list[Problem] = []

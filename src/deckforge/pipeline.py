@@ -6,7 +6,7 @@ import glob
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,18 +80,6 @@ def _building(target: Path, locks: list[Path]) -> Iterator[None]:
         raise PackageError(
             f"another build has been writing to {target.parent} for {_WAIT_FOR_BUILD} s"
         ) from None
-
-
-def sources_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The source files named by *paths*: a folder stands for its ``*.toml`` files, except
-    those whose name starts with ``_`` (shared settings to ``include``)."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.glob("*.toml") if not p.name.startswith("_"))
-        else:
-            found.append(path)
-    return found
 
 
 def media_files(source: Source, path: str | os.PathLike[str]) -> dict[str, Path]:

@@ -1,7 +1,7 @@
 """Pydantic models of a ``cards.toml`` source: what a valid deck looks like, and nothing else.
 
-The attribute docstrings become the descriptions in ``deckforge schema``, which editors show
-while ``cards.toml`` is typed.
+The field descriptions become those of ``deckforge schema``, which editors show while
+``cards.toml`` is typed.
 """
 
 from __future__ import annotations
@@ -65,33 +65,36 @@ Kind = Literal["date", "treaty"]
 
 class _Model(BaseModel):
     # extra="forbid": a misspelled key is a mistake to report, not data to drop.
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Deck(_Model):
     """The ``[deck]`` table: the Anki deck every note goes into."""
 
-    name: Text
-    """The deck's name in Anki; "Parent::Child" makes a subdeck."""
-    description: str = ""
-    """Shown on the deck's overview screen in Anki."""
-    tags: tuple[Tag, ...] = ()
-    """Tags added to every note of the deck (no spaces; "::" for a hierarchy)."""
+    name: Text = Field(description='The deck\'s name in Anki; "Parent::Child" makes a subdeck.')
+    description: str = Field("", description="Shown on the deck's overview screen in Anki.")
+    tags: tuple[Tag, ...] = Field(
+        (), description='Tags added to every note of the deck (no spaces; "::" for a hierarchy).'
+    )
 
 
 class Card(_Model):
     """One ``[[cards]]`` entry: a topic and its bullet facts."""
 
-    title: Text
-    """The topic, asked on the front of the card's question/answer note."""
-    bullets: Annotated[tuple[Text, ...], Field(min_length=1)]
-    """The facts, kept exactly as written; dates and treaties become cloze deletions."""
-    tags: tuple[Tag, ...] = ()
-    """Tags added to this card's notes."""
-    id: Text | None = None
-    """Optional; keeps the card the same note in Anki whatever else about it changes."""
-    images: tuple[Text, ...] = ()
-    """Image files shown with the card's notes, relative to this file's folder."""
+    title: Text = Field(
+        description="The topic, asked on the front of the card's question/answer note."
+    )
+    bullets: Annotated[tuple[Text, ...], Field(min_length=1)] = Field(
+        description="The facts, kept exactly as written; dates and treaties become cloze deletions."
+    )
+    tags: tuple[Tag, ...] = Field((), description="Tags added to this card's notes.")
+    id: Text | None = Field(
+        None,
+        description="Optional; keeps the card the same note in Anki, whatever else changes.",
+    )
+    images: tuple[Text, ...] = Field(
+        (), description="Image files shown with the card's notes, relative to this file's folder."
+    )
 
     @field_validator("bullets")
     @classmethod
@@ -123,36 +126,47 @@ class Card(_Model):
 class ClozeOptions(_Model):
     """The ``[cloze]`` table: what becomes a cloze deletion, and how."""
 
-    kinds: tuple[Kind, ...] = ("date", "treaty")
-    """Which kinds of deletion to make."""
-    glossary: tuple[Text, ...] = ()
-    """Terms to cloze as treaties and agreements, e.g. "munich conference"."""
-    ignore: tuple[Text, ...] = ()
-    """Terms never to cloze, nor anything inside them, e.g. "10 year agreement"."""
-    cards: Literal["per-deletion", "single"] = "per-deletion"
-    """"per-deletion": one Anki card per deletion; "single": one card hides them all."""
-    titles: StrictBool = False
-    """Also make cloze notes of the dates and treaties in card titles."""
+    kinds: tuple[Kind, ...] = Field(
+        ("date", "treaty"), description="Which kinds of deletion to make."
+    )
+    glossary: tuple[Text, ...] = Field(
+        (), description='Terms to cloze as treaties and agreements, e.g. "munich conference".'
+    )
+    ignore: tuple[Text, ...] = Field(
+        (), description='Terms never to cloze, nor anything inside them, e.g. "10 year agreement".'
+    )
+    cards: Literal["per-deletion", "single"] = Field(
+        "per-deletion",
+        description='"per-deletion": one card per deletion; "single": one card hides them all.',
+    )
+    titles: StrictBool = Field(
+        False, description="Also make cloze notes of the dates and treaties in card titles."
+    )
 
 
 class Shared(_Model):
     """A file that sources ``include``: settings shared by several decks."""
 
-    cloze: ClozeOptions = ClozeOptions()
-    """Cloze options; a source's own [cloze] values win, and glossary and ignore lists add up."""
+    cloze: ClozeOptions = Field(
+        ClozeOptions(),
+        description="Cloze options; a source's own values win, glossary and ignore lists add up.",
+    )
 
 
 class Source(_Model):
     """A whole ``cards.toml``: the deck, its cards in source order, and the cloze options."""
 
-    deck: Deck
-    """The Anki deck the notes go into."""
-    cards: Annotated[tuple[Card, ...], Field(min_length=1)]
-    """The cards, in the order they are studied."""
-    cloze: ClozeOptions = ClozeOptions()
-    """What becomes a cloze deletion, and how."""
-    include: tuple[Text, ...] = ()
-    """Files of shared settings (a [cloze] table), relative to this file's folder."""
+    deck: Deck = Field(description="The Anki deck the notes go into.")
+    cards: Annotated[tuple[Card, ...], Field(min_length=1)] = Field(
+        description="The cards, in the order they are studied."
+    )
+    cloze: ClozeOptions = Field(
+        ClozeOptions(), description="What becomes a cloze deletion, and how."
+    )
+    include: tuple[Text, ...] = Field(
+        (),
+        description="Files of shared settings (a [cloze] table), relative to this file's folder.",
+    )
 
     @field_validator("cards")
     @classmethod

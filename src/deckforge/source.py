@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
@@ -65,6 +65,18 @@ def loads(text: str, path: str = "<string>") -> Source:
     for settings in reversed(shared):  # a later include wins over an earlier one
         source = source.with_shared(settings)
     return source
+
+
+def sources_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The source files named by *paths*: a folder stands for its ``*.toml`` files, except
+    those whose name starts with ``_`` (shared settings to ``include``)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.glob("*.toml") if not p.name.startswith("_"))
+        else:
+            found.append(path)
+    return found
 
 
 def _read(path: str) -> str:
