@@ -31,9 +31,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import DeckforgeError, Problem, SourceError
 
@@ -73,10 +73,13 @@ def media_name(deck: str, path: str) -> str:
 def build_time() -> int:
     """Now, in whole seconds, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    try:
-        return int(epoch) if epoch else int(time.time())
-    except ValueError:
-        raise DeckforgeError(f"SOURCE_DATE_EPOCH must be whole seconds, not {epoch!r}") from None
+    if not epoch:
+        return int(time.time())
+    if not epoch.isascii() or not epoch.isdigit() or int(epoch[:12]) >= MAX_MOD:
+        raise DeckforgeError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970, below {MAX_MOD}, not {epoch!r}"
+        )
+    return int(epoch)
 
 
 def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
@@ -88,6 +91,10 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 # -- the lock file --------------------------------------------------------------------------
 
 
+# Times are whole seconds; anything from year 5138 on is a corrupt lock or a wrong setting.
+MAX_MOD = 10**11
+
+
 class LockedNote(NamedTuple):
     """One note of the last build, as the lock file remembers it."""
 
@@ -96,7 +103,7 @@ class LockedNote(NamedTuple):
     card: str  # GUID of the card's question/answer note: the card's identity
     text: str
     hash: str
-    mod: int
+    mod: Annotated[int, Field(ge=0, lt=MAX_MOD)]
     id: str | None = None  # the card's explicit id, on question/answer notes
 
     @property
@@ -142,8 +149,10 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
             except json.JSONDecodeError as bad:
                 msg = f"not a deckforge lock file: {bad.msg}{hint}"
                 raise SourceError([Problem(name, bad.lineno, bad.colno, "", msg)]) from None
+            except (RecursionError, ValueError):  # absurdly nested, or huge numbers
+                pass
         where = ".".join(map(str, err["loc"]))
-        msg = f"not a deckforge lock file: {where}: {err['msg']}{hint}"
+        msg = f"not a deckforge lock file: {where + ': ' if where else ''}{err['msg']}{hint}"
         raise SourceError([Problem(name, 0, 0, "", msg)]) from None
 
 

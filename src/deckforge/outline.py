@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import tomlkit
 
 from .errors import Problem, SourceError
+from .schema import CONTROL
 
 _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-])[ \t]+(?P<text>.*?)\s*$")
 _HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
@@ -88,12 +89,19 @@ class _Reader:
 
     def bullet(self, lineno: int, line: str, width: int, text: str) -> None:
         under_heading = bool(self.topics) and self.topic_indent is None
-        if not under_heading and (self.topic_indent is None or width == self.topic_indent):
+        control = CONTROL.search(text)
+        if not text:
+            self.problem(lineno, line, "an empty bullet")
+        elif control:
+            self.problem(lineno, line, f"holds the control character U+{ord(control.group()):04X}")
+        elif not under_heading and (self.topic_indent is None or width == self.topic_indent):
             self.topics.append(Topic(text, lineno))
             self.topic_indent, self.fact_indent = width, None
         elif not under_heading and width < self.topic_indent:  # type: ignore[operator]
             self.problem(lineno, line, "indented less than the topics above it")
         elif self.fact_indent is None or width == self.fact_indent:
+            if text in self.topics[-1].bullets:
+                self.problem(lineno, line, "repeats a bullet of the same topic word for word")
             self.topics[-1].bullets.append(text)
             self.fact_indent = width
         elif width > self.fact_indent:
@@ -104,6 +112,8 @@ class _Reader:
     def outline(self) -> Outline:
         if self.name is None:
             self.problems.append(Problem(self.path, 1, 1, "", "empty: no deck name, no topics"))
+        elif not self.topics:
+            self.problems.append(Problem(self.path, 1, 1, "", "names a deck but holds no topics"))
         for topic in self.topics:
             if not topic.bullets:
                 msg = f"topic {topic.title!r} has no bullets"
@@ -119,7 +129,10 @@ class _Reader:
 def parse(text: str, path: str = "<string>") -> Outline:
     """Read an outline; raise :class:`SourceError` listing every line that cannot be placed."""
     reader = _Reader(path)
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # split on newlines alone: str.splitlines() would also split on U+2028 or a form feed
+    # inside a fact, and number the lines differently from the user's editor
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
         if line.strip():
             reader.line(lineno, line)
     return reader.outline()

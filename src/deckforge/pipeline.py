@@ -47,7 +47,7 @@ class BuildResult:
 
 _WAIT_FOR_BUILD = 600  # seconds to wait for another build into the same folder
 _RESERVED = re.compile(r"(?:con|prn|aux|nul|com\d|lpt\d)(?:-.*)?", re.IGNORECASE)
-_LONGEST_SLUG = 80
+_LONGEST_SLUG = 120  # bytes
 
 
 def package_path(deck: Deck | str, out_dir: str | os.PathLike[str]) -> Path:
@@ -57,7 +57,9 @@ def package_path(deck: Deck | str, out_dir: str | os.PathLike[str]) -> Path:
     inside *out_dir*: letters, digits and dashes, never a name Windows reserves.
     """
     name = deck if isinstance(deck, str) else deck.name
-    slug = re.sub(r"[\W_]+", "-", name.casefold())[:_LONGEST_SLUG].strip("-") or "deck"
+    slug = re.sub(r"[\W_]+", "-", name.casefold())
+    # file names are limited in bytes (255 on most systems), and the temporary ones are longer
+    slug = slug.encode()[:_LONGEST_SLUG].decode(errors="ignore").strip("-") or "deck"
     if _RESERVED.fullmatch(slug):
         slug = f"deck-{slug}"
     return Path(out_dir) / f"{slug}.apkg"
@@ -69,9 +71,14 @@ def _building(target: Path, locks: list[Path]) -> Iterator[None]:
     what a build that was killed left behind (its temporary files, never a finished one)."""
     from filelock import FileLock, Timeout
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = target.parent / ".deckforge.lock"
     try:
-        with FileLock(target.parent / ".deckforge.lock", timeout=_WAIT_FOR_BUILD):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o644))  # fails fast where FileLock waits
+    except OSError as e:
+        raise PackageError(f"cannot write to {target.parent}: {e.strerror or e}") from None
+    try:
+        with FileLock(lock, timeout=_WAIT_FOR_BUILD):
             for leftover in (target, *locks):
                 for path in leftover.parent.glob(f".{glob.escape(leftover.name)}.*"):
                     shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -17,7 +17,7 @@ MAX_TEXT = 10_000  # characters in a title or a bullet
 MAX_BULLETS = 500  # bullets on a card
 MAX_CARD_TEXT = 100_000  # characters in a card's title and bullets together
 # control characters but tab and newline: C0, DEL and C1
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _not_blank(value: str) -> str:
@@ -31,7 +31,7 @@ def _not_blank(value: str) -> str:
         )
     # Tab and newline are text; other control characters are invisible, and U+001F would
     # split the note's fields in Anki's database.
-    bad = _CONTROL.search(value)
+    bad = CONTROL.search(value)
     if bad is not None:
         raise PydanticCustomError(
             "control_character",

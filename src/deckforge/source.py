@@ -73,7 +73,11 @@ def sources_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += sorted(p for p in path.glob("*.toml") if not p.name.startswith("_"))
+            inside = sorted(p for p in path.glob("*.toml") if not p.name.startswith("_"))
+            if not inside:
+                msg = "holds no deck: no *.toml file (but those starting with _, shared settings)"
+                raise SourceError([Problem(os.fspath(path), 0, 0, "", msg)])
+            found += inside
         else:
             found.append(path)
     return found
@@ -122,13 +126,16 @@ def _missing_files(source: Source, folder: Path) -> list[dict[str, Any]]:
     errors = []
     root = folder.resolve()
     for loc, name in named:
-        target = (folder / name).resolve()
-        if PurePath(name).is_absolute() or not target.is_relative_to(root):
-            msg = f"{name!r} is outside the folder of the source; keep files beside it"
-        elif not target.is_file():
-            msg = f"no such file: {name!r} (relative to {folder.as_posix() or '.'})"
-        else:
-            continue
+        try:
+            target = (folder / name).resolve()
+            if PurePath(name).is_absolute() or not target.is_relative_to(root):
+                msg = f"{name!r} is outside the folder of the source; keep files beside it"
+            elif not target.is_file():
+                msg = f"no such file: {name!r} (relative to {folder.as_posix() or '.'})"
+            else:
+                continue
+        except (OSError, ValueError) as e:  # a name too long for the file system, a NUL
+            msg = f"cannot use {name!r} as a file name: {getattr(e, 'strerror', None) or e}"
         errors.append({"type": "file", "loc": loc, "msg": msg, "input": name})
     return errors
 
@@ -235,6 +242,7 @@ class _Locator:
                 table = (*self._resolve(segments[:-1], arrays), segments[-1])
                 if node.type == "table_array_element":
                     arrays[table] = arrays.get(table, 0) + 1
+                    self.keys.setdefault(table, self._pos(node))  # the array, at its first
                     table += (arrays[table] - 1,)
                 self.keys.setdefault(table, self._pos(node))
                 self.values.setdefault(table, self._pos(node))
@@ -257,7 +265,11 @@ class _Locator:
         if node.type != "pair" or len(node.named_children) < 2:
             return
         key, value = node.named_children[0], node.named_children[1]
-        path = table + tuple(self._key(key))
+        segments = self._key(key)
+        path = table + tuple(segments)
+        for end in range(1, len(segments)):  # "deck.name = ..." also writes the table "deck"
+            self.keys.setdefault(table + tuple(segments[:end]), self._pos(key))
+            self.values.setdefault(table + tuple(segments[:end]), self._pos(key))
         self.keys[path] = self._pos(key)
         self._walk_value(value, path)
 

@@ -64,6 +64,8 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
                 d.name for d in col.decks.all_names_and_ids(skip_empty_default=True)
             )
             report.notes, report.cards = col.note_count(), col.card_count()
+            if not report.notes:
+                report.problems.append("it holds no notes")
             empty = col.get_empty_cards()
             report.empty_cards = sum(len(n.card_ids) for n in empty.notes)
             if report.empty_cards:
