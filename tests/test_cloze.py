@@ -97,6 +97,7 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
             ["4–11 february 1945", "16 to 28 october 1962"],
         ),
         ("on 6 june the allies landed", ["6 june"]),
+        ("the armistice of 1918-11-11", ["1918-11-11"]),
         # circa, BC and AD
         ("c. 1800, circa 1650 and c.1700", ["c. 1800", "circa 1650", "c.1700"]),
         ("caesar died 44 BC; vesuvius erupted AD 79", ["44 BC", "AD 79"]),
@@ -125,6 +126,7 @@ def test_date_forms(text: str, expected: list[str]) -> None:
             ["munich agreement", "four power agreement"],
         ),
         ("an anglo-soviet trade agreement", ["anglo-soviet trade agreement"]),
+        ("Treaty Of Versailles, TREATY OF TRIANON", ["Treaty Of Versailles", "TREATY OF TRIANON"]),
     ],
 )
 def test_treaty_forms(text: str, expected: list[str]) -> None:
@@ -157,6 +159,8 @@ def test_treaty_forms(text: str, expected: list[str]) -> None:
         "the geneva protocol, yalta conference, truman doctrine and marshall plan",
         "treaties and pacts and agreements",
         "they may 5 times march 3 miles",
+        "the ToC of the book, a ToDO list",
+        "the harsh treaty, a peace treaty, a defensive pact",
         "it listed 1022 stars; around 1700 fellows; 1500 tanks",
     ],
 )
@@ -248,3 +252,17 @@ def test_mark_single_puts_every_deletion_on_one_card() -> None:
     text = "1926 = treaty of berlin"
     marked = cloze.mark(text, cloze.find(text), single=True)
     assert marked == "{{c1::1926}} = {{c1::treaty of berlin}}"
+
+
+@settings(max_examples=300)
+@given(st.lists(TEXTS, max_size=6))
+def test_scanning_texts_together_finds_what_scanning_each_finds(texts: list[str]) -> None:
+    assert cloze.find_all(texts) == [cloze.find(text) for text in texts]
+
+
+def test_a_date_word_at_the_start_of_a_bullet_scanned_with_others() -> None:
+    texts = ["finland gave up 10% of territory", "sep 1939: G invaded P", "may 1940 came"]
+    assert [
+        [t[s.start : s.end] for s in spans]
+        for t, spans in zip(texts, cloze.find_all(texts), strict=True)
+    ] == [[], ["sep 1939"], ["may 1940"]]

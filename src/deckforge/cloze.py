@@ -47,8 +47,10 @@ _ERA = r"(?:BCE|BC|B\.C\.|CE)\b|(?-i:AD)\b|(?-i:A\.D\.)"
 _ANCIENT = rf"(?:\d{{1,4}}\s?(?:{_ERA})|(?-i:AD|A\.D\.)\s?\d{{1,4}}\b)"
 # A single point in time, most specific first: "22 june 1941", "june 22, 1941", "sep 1934",
 # "c. 1800", "44 BC", "6 june", "1926".
+_ISO = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"  # 1918-11-11
 _POINT = (
-    rf"(?:{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"
+    rf"(?:{_ISO}"
+    rf"|{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"
     rf"|(?:{_MONTH}|{_SEASON})\s+(?:of\s+)?{_YEAR}"
     rf"|(?:c\.|ca\.|circa)\s?(?:{_ANCIENT}|\d{{3,4}}\b)"
@@ -87,7 +89,7 @@ _WORD = r"[^\W\d_][\w'’]*(?:[-–][^\W_][\w'’]*)*"
 _WORD_END = re.compile(rf"(?<![\w'’-]){_WORD}\Z")
 # "treaty of Brest-Litovsk", "Treaty of San Stefano", "pact of mutual assistance", "pact of steel"
 _OF_NAME = re.compile(
-    rf"\s+of\s+(?:(?:mutual|non|eternal|perpetual)[\s-]+{_WORD}"
+    rf"\s+(?i:of)\s+(?:(?i:mutual|non|eternal|perpetual)[\s-]+{_WORD}"
     rf"|[^\W\d_a-z][\w'’-]*(?:\s+[^\W\d_a-z][\w'’-]*)*|{_WORD})"
 )
 # Words that end a treaty's name when read backwards from its keyword.
@@ -108,6 +110,11 @@ _GENERIC = frozenset(
     """trade peace border ceasefire formal informal verbal written final bilateral
     multilateral economic military naval loan credit arms general interim draft""".split()
 )
+# "a harsh treaty", "a peace treaty", "a defensive pact": words that describe, not name, one
+_VAGUE = frozenset(
+    """harsh humiliating unequal unfair punitive lenient generous peace defensive offensive
+    formal informal final draft interim bilateral multilateral""".split()
+)
 _MAX_NAME_WORDS = 3
 _LOOK_BACK = 100  # characters before "treaty" that may hold its name
 _LONGEST_WORD = 60
@@ -117,7 +124,7 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
     """The treaty named around the keyword at ``text[start:end]``, if it has a name."""
     keyword = text[start:end].lower()
     names: list[str] = []
-    lo = max(0, start - _LOOK_BACK)
+    lo = max(0, start - _LOOK_BACK, text.rfind(_SEPARATOR, 0, start) + 1)  # this text only
     if start > 0 and text[start - 1].isspace():
         # the words before the keyword, read backwards from it, while they name it
         for token in reversed(text[lo:start].split()[-_MAX_NAME_WORDS:]):
@@ -131,8 +138,12 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
     of_name = _OF_NAME.match(text, end) if keyword in ("treaty", "pact") else None
     if of_name and of_name.group().split()[-1].lower() not in _STOP:
         end = of_name.end()
-    elif not names or (keyword not in ("treaty", "pact") and _GENERIC.issuperset(names)):
-        return None  # "the treaty", "a trade agreement": nothing that names it
+    elif (
+        not names
+        or _VAGUE.issuperset(names)
+        or (keyword not in ("treaty", "pact") and _GENERIC.issuperset(names))
+    ):
+        return None  # "the treaty", "a harsh treaty", "a trade agreement": nothing names it
     return Span(start, end, "treaty")
 
 
@@ -149,8 +160,14 @@ def _keywords(text: str) -> Iterator[tuple[int, int]]:
             yield m.span()
 
 
+# "To" and capitals that are not treaties
+_NOT_ABBREVIATIONS = frozenset({"ToC", "ToS", "ToU", "ToDO"})  # contents, service, use, todo
+
+
 def _abbreviations(text: str) -> Iterator[tuple[int, int]]:
     for m in _ABBREVIATION.finditer(text):
+        if m.group() in _NOT_ABBREVIATIONS:
+            continue
         if m.start() == 0 or not _WORD_CHAR.match(text, m.start() - 1):
             yield m.span()
 
@@ -202,7 +219,7 @@ def _date_starts(text: str) -> list[int]:
     starts: list[int] = []
     for digits in _DIGITS.finditer(text):
         end = digits.start()
-        lo = max(0, end - _DIGIT_WITHIN)
+        lo = max(0, end - _DIGIT_WITHIN, text.rfind(_SEPARATOR, 0, end) + 1)  # this text only
         before: list[int] = []
         for token in reversed(text[lo:end].split()[-3:]):
             word = token.lstrip(_OPENING)
@@ -235,6 +252,7 @@ def _candidates(text: str, patterns: _Patterns) -> Iterator[tuple[bool, Span]]:
             yield False, Span(date.start(group), date.end(group), "date")
 
 
+# lower case only: "1945 Soviets took Berlin" starts with a year far more often than not
 _PLURAL_AFTER = re.compile(r"\s+([a-z]{2,}s)\b")
 _NOT_PLURAL = frozenset("was has is as its his this thus onwards afterwards towards".split())
 _WORD_LEFT = re.compile(r"([A-Za-z]+)[^\w\x00]*$")
@@ -250,7 +268,7 @@ def _is_count(text: str, m: re.Match[str]) -> bool:
     if not m.group().isdigit():
         return False
     plural = _PLURAL_AFTER.match(text, m.end())
-    if plural is None or plural.group(1) in _NOT_PLURAL:
+    if plural is None or plural.group(1).lower() in _NOT_PLURAL:
         return False
     left = _WORD_LEFT.search(text, max(0, m.start() - _LONGEST_WORD), m.start())
     return left is None or left.group(1).lower() not in _YEAR_CONTEXT
