@@ -227,3 +227,13 @@ def test_a_lock_file_from_another_deck_is_refused(deck: Path) -> None:
         "cards.lock: was written for the deck 'Stalin foreign policy', not 'Lenin': "
     )
     assert not Path("dist/lenin.apkg").exists()
+
+
+def test_a_find_and_replace_across_a_card_keeps_its_notes(deck: Path) -> None:
+    first = deckforge.build("cards.toml")
+    text = deck.read_text(encoding="utf-8")
+    deck.write_text(text.replace("stalin", "Stalin"), encoding="utf-8")
+    second = deckforge.build("cards.toml")
+    assert not second.changes.added
+    assert not second.changes.removed
+    assert {n.guid for n in second.notes} == {n.guid for n in first.notes}

@@ -241,6 +241,11 @@ def _similarity(a: str, b: str) -> float:
 _COMMON = 20  # a line in more locked cards than this does not suggest candidates
 
 
+def _loose(line: str) -> str:
+    """A line as a key that ignores case, punctuation and spacing."""
+    return " ".join(re.findall(r"\w+", line.casefold()))
+
+
 def _lines_in_any_order(text: str) -> str:
     # A card is the same card whatever the order of its bullets.
     return "\n".join(sorted(text.split("\n")))
@@ -315,11 +320,12 @@ class _Matcher:
                 self.take(-neg_i, old)
 
     def similar_cards(self) -> None:
-        # Only cards that share a title or a bullet are compared, and a line shared by many
+        # Only cards that share a title or a bullet are compared (in any case and spacing, so
+        # that a find-and-replace across the deck still pairs them), and a line shared by many
         # cards is no evidence: near-linear, not quadratic, however large the deck.
         by_line: dict[str, list[LockedNote]] = defaultdict(list)
         for old in self.old_qa.values():
-            for line in set(old.text.split("\n")):
+            for line in {_loose(line) for line in old.text.split("\n")}:
                 by_line[line].append(old)
         by_line = defaultdict(list, {k: v for k, v in by_line.items() if len(v) <= _COMMON})
         candidates = (
@@ -327,7 +333,7 @@ class _Matcher:
             for i in self.qa
             if i not in self.guids
             for old in {
-                o.guid: o for line in self.notes[i].text.split("\n") for o in by_line[line]
+                o.guid: o for line in self.notes[i].text.split("\n") for o in by_line[_loose(line)]
             }.values()
         )
         self.similar(candidates, key=_lines_in_any_order)
