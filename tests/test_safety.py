@@ -126,7 +126,8 @@ def test_two_builds_at_once_do_not_corrupt_each_other(big: Path) -> None:
         ("nul.txt", "deck-nul-txt.apkg"),
         ("...", "deck.apkg"),
         ("Ελληνικά::Ιστορία", "ελληνικά-ιστορία.apkg"),
-        ("x" * 300, "x" * 80 + ".apkg"),
+        ("x" * 300, "x" * 120 + ".apkg"),  # file names are limited in bytes
+        ("中" * 100, "中" * 40 + ".apkg"),
     ],
 )
 def test_the_package_stays_in_the_output_folder(tmp_path: Path, name: str, file: str) -> None:
