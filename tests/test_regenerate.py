@@ -237,3 +237,9 @@ def test_a_find_and_replace_across_a_card_keeps_its_notes(deck: Path) -> None:
     assert not second.changes.added
     assert not second.changes.removed
     assert {n.guid for n in second.notes} == {n.guid for n in first.notes}
+
+
+def test_the_readme_shows_the_diff_of_the_scenario() -> None:
+    readme = (SEED.parent / "README.md").read_text(encoding="utf-8")
+    expected = (Path(__file__).parent / "data" / "diff.txt").read_text(encoding="utf-8")
+    assert f"$ deckforge diff\n{expected}```" in readme
