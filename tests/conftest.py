@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -16,6 +17,21 @@ SEED = ROOT / "cards.toml"
 
 # Golden files are refreshed deliberately: DECKFORGE_UPDATE_GOLDEN=1 pytest
 UPDATE_GOLDEN = os.environ.get("DECKFORGE_UPDATE_GOLDEN") == "1"
+
+
+# Pieces of text that break HTML, cloze syntax or naive recognisers, mixed into generated text.
+HOSTILE = [
+    "{{", "}}", "::", "{{c1::x}}", "}}}", "{", "}", ":", "[...]", "<script>alert(1)</script>",
+    "<b>bold</b>", "<br>", "&amp;", "&", "&#123;", "\\", '"', "'", "’", "\u200f", "\u202e",
+    "🇺🇦", "👩‍🔬", "\n", "\t", " ", "1926", " treaty of berlin ", "sep 1934", "c. 1800", " ToB ",
+]  # fmt: skip
+
+
+def hostile_text(min_pieces: int = 0, max_pieces: int = 8) -> st.SearchStrategy[str]:
+    """Text made of ordinary characters and :data:`HOSTILE` pieces."""
+    plain = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=10)
+    pieces = st.one_of(st.sampled_from(HOSTILE), plain)
+    return st.lists(pieces, min_size=min_pieces, max_size=max_pieces).map("".join)
 
 
 @pytest.fixture

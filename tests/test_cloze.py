@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from deckforge import cloze
 from deckforge.schema import ClozeOptions
 
+from .conftest import hostile_text
+
 
 def deletions(text: str, options: ClozeOptions = cloze.DEFAULT) -> list[tuple[str, str]]:
     return [(text[s.start : s.end], s.kind) for s in cloze.find(text, options)]
@@ -194,31 +196,7 @@ def test_deletions_never_split_a_word() -> None:
     assert deletions("berlin", ClozeOptions(glossary=["erli"])) == []
 
 
-TRICKY = st.sampled_from(
-    [
-        "{{",
-        "}}",
-        "::",
-        "{{c1::",
-        "<script>alert(1)</script>",
-        "&amp;",
-        "\u200f",
-        "\u202e",
-        "🇺🇦",
-        "1926",
-        " treaty of berlin ",
-        "sep 1934",
-        "c. 1800",
-        " ToB ",
-        "\n",
-        "}",
-        ":",
-    ]
-)
-TEXTS = st.lists(
-    st.one_of(TRICKY, st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)),
-    max_size=8,
-).map("".join)
+TEXTS = hostile_text()
 
 
 @settings(max_examples=300)

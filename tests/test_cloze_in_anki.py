@@ -12,52 +12,13 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import deckforge
 from deckforge import cloze
 
-from .conftest import import_package
+from .conftest import hostile_text, import_package
 
-SPECIAL = st.sampled_from(
-    [
-        "{{",
-        "}}",
-        "::",
-        "{{c1::x}}",
-        "}}}",
-        "<script>alert(1)</script>",
-        "<b>",
-        "&amp;",
-        "&",
-        "\u200f",
-        "\u202e",
-        "🇺🇦",
-        "👩‍🔬",
-        "1926",
-        " treaty of berlin ",
-        "sep 1934",
-        "c. 1800",
-        " ToB ",
-        "\n",
-        "{",
-        "}",
-        ":",
-        "[...]",
-        "\\",
-        '"',
-        "'",
-    ]
-)
-TEXT = (
-    st.lists(
-        st.one_of(SPECIAL, st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=10)),
-        min_size=1,
-        max_size=8,
-    )
-    .map("".join)
-    .filter(lambda t: t.strip() != "")
-)
+TEXT = hostile_text(min_pieces=1).filter(lambda t: t.strip() != "")
 
 
 @pytest.fixture(scope="module")

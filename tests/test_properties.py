@@ -22,43 +22,9 @@ from pydantic import ValidationError
 import deckforge
 from deckforge import Card, Deck, Source, SourceError
 
-from .conftest import import_package
+from .conftest import hostile_text, import_package
 
-SPECIAL = st.sampled_from(
-    [
-        "{{",
-        "}}",
-        "::",
-        "{{c1::x}}",
-        "<script>alert(1)</script>",
-        "<b>bold</b>",
-        "&amp;",
-        "&",
-        "\u200f",
-        "\u202e",
-        "🇺🇦",
-        "👩‍🔬",
-        "1926",
-        " treaty of berlin ",
-        "sep 1934",
-        "c. 1800",
-        " ToB ",
-        "\n",
-        "\t",
-        "[...]",
-        "\\",
-        '"',
-        "'",
-        "’",
-        "<br>",
-        "&#123;",
-        " ",
-    ]
-)
-PIECE = st.one_of(
-    SPECIAL, st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=8)
-)
-TEXT = st.lists(PIECE, min_size=1, max_size=6).map("".join)
+TEXT = hostile_text(min_pieces=1, max_pieces=6)
 TAG = st.from_regex(r"[A-Za-z0-9_:\-]{1,12}", fullmatch=True)
 CARD = st.builds(
     lambda title, bullets, tags: {"title": title, "bullets": bullets, "tags": tags},
