@@ -140,7 +140,7 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
     hint = "; delete it to match notes by their content alone"
     try:
         # straight from JSON to the lock's tuples, with no dictionaries in between
-        return _LOCK.validate_json(text)
+        return _lock_adapter().validate_json(text)
     except ValidationError as e:
         err = e.errors()[0]
         if err["type"] == "json_invalid":  # let the json module say where
@@ -157,7 +157,11 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
 
 
 _LOCK_KEYS = ("guid", "kind", "card", "text", "hash", "mod", "id")
-_LOCK = TypeAdapter(Lock)
+
+
+@functools.cache
+def _lock_adapter() -> TypeAdapter[Lock]:
+    return TypeAdapter(Lock)  # built on first use: `check` never reads a lock
 
 
 def dump_lock(lock: Lock) -> Iterator[str]:
