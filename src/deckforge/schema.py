@@ -7,7 +7,7 @@ The field descriptions become those of ``deckforge schema``, which editors show 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
@@ -111,16 +111,41 @@ class Card(_Model):
                 "hold more than {limit} characters together (split the card)",
                 {"limit": MAX_CARD_TEXT},
             )
-        first: dict[str, int] = {}
-        for index, bullet in enumerate(bullets):
-            if bullet in first:
-                raise PydanticCustomError(
-                    "duplicate",
-                    "repeats bullets[{first}] word for word",
-                    {"index": index, "first": first[bullet]},
-                )
-            first[bullet] = index
         return bullets
+
+
+def repeats(cards: list[Any]) -> list[tuple[tuple[int | str, ...], str]]:
+    """Every id, card and bullet that repeats an earlier one, as (path in ``cards``, message).
+
+    Takes the cards as parsed from TOML (dictionaries, whatever their values), so that the
+    repeats can be reported together with any other mistake in the file.
+    """
+    found: list[tuple[tuple[int | str, ...], str]] = []
+    ids: dict[object, int] = {}
+    contents: dict[tuple[str, tuple[str, ...]], int] = {}
+    for index, card in enumerate(cards):
+        if not isinstance(card, dict):
+            continue
+        card_id, title, bullets = card.get("id"), card.get("title"), card.get("bullets")
+        if isinstance(card_id, str):
+            if card_id in ids:
+                msg = f"'{card_id}' is already the id of cards[{ids[card_id]}]"
+                found.append(((index, "id"), msg))
+            ids.setdefault(card_id, index)
+        if not isinstance(bullets, list | tuple) or not all(isinstance(b, str) for b in bullets):
+            continue
+        first: dict[str, int] = {}
+        for position, bullet in enumerate(bullets):
+            if bullet in first:
+                msg = f"repeats bullets[{first[bullet]}] word for word"
+                found.append(((index, "bullets", position), msg))
+            first.setdefault(bullet, position)
+        if isinstance(title, str):
+            key = (title, tuple(bullets))
+            if key in contents:
+                found.append(((index, "title"), f"repeats cards[{contents[key]}] word for word"))
+            contents.setdefault(key, index)
+    return sorted(found)
 
 
 class ClozeOptions(_Model):
@@ -171,24 +196,13 @@ class Source(_Model):
     @field_validator("cards")
     @classmethod
     def _cards_are_distinct(cls, cards: tuple[Card, ...]) -> tuple[Card, ...]:
-        ids: dict[str, int] = {}
-        contents: dict[tuple[str, tuple[str, ...]], int] = {}
-        for index, card in enumerate(cards):
-            if card.id is not None and card.id in ids:
-                raise PydanticCustomError(
-                    "duplicate_id",
-                    "'{id}' is already the id of cards[{first}]",
-                    {"index": index, "field": "id", "id": card.id, "first": ids[card.id]},
-                )
-            if (card.title, card.bullets) in contents:
-                raise PydanticCustomError(
-                    "duplicate_card",
-                    "repeats cards[{first}] word for word",
-                    {"index": index, "field": "title", "first": contents[card.title, card.bullets]},
-                )
-            if card.id is not None:
-                ids[card.id] = index
-            contents[card.title, card.bullets] = index
+        found = repeats([card.model_dump(include={"title", "bullets", "id"}) for card in cards])
+        if found:
+            (index, *field), msg = found[0]
+            where = f"cards[{index}]" + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in field
+            )
+            raise PydanticCustomError("repeated", "{where}: {msg}", {"where": where, "msg": msg})
         return cards
 
     def with_shared(self, shared: Shared) -> Source:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, SourceError
-from .schema import Shared, Source
+from .schema import Shared, Source, repeats
 
 if sys.version_info >= (3, 14):
     import tomllib
@@ -111,8 +111,19 @@ def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
     except ValidationError as e:
         locator = _Locator(text, data)
         # A list whose items all failed is also "too short" after validation: the items'
-        # own errors say what is wrong.
-        errors = [err for err in e.errors() if not (err["type"] == "too_short" and err["input"])]
+        # own errors say what is wrong. Repeats are found below, all of them, even when some
+        # cards have other mistakes (pydantic stops at the first, and only checks valid cards).
+        errors = [
+            err
+            for err in e.errors()
+            if not (err["type"] == "too_short" and err["input"]) and err["type"] != "repeated"
+        ]
+        cards = data.get("cards") if model is Source else None
+        if isinstance(cards, list):
+            errors += [
+                {"type": "repeat", "loc": ("cards", *loc), "msg": msg, "input": None}
+                for loc, msg in repeats(cards)
+            ]
         raise SourceError(locator.problem(path, err) for err in errors) from None
 
 
@@ -320,10 +331,8 @@ class _Locator:
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
         loc: Loc = tuple(err["loc"])
         kind = err["type"]
-        if kind in ("duplicate_id", "duplicate_card"):  # raised for the whole list
-            loc = (*loc, err["ctx"]["index"], err["ctx"]["field"])
-        elif kind == "duplicate":  # a repeated bullet: point at the repeat
-            loc = (*loc, err["ctx"]["index"])
+        if kind == "repeat":
+            pass  # located already
         parent, siblings = self._parent(loc)
         if kind == "missing":
             lineno, colno = self.position(parent)
