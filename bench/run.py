@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DECKFORGE = [str(BIN / "deckforge")]
 
+# Filler words; dates and treaties come only from DATED, in a third of the bullets.
 WORDS = (
     "stalin trotsky comintern policy alliance germany britain france poland japan china "
-    "industrialisation collectivisation purges army navy treaty league nations security "
+    "industrialisation collectivisation purges army navy league nations security "
     "economic crisis trade credits expertise foreign ministers diplomats revolution socialism "
-    "invasion border conference agreement republic nationalists communists fascism propaganda"
+    "invasion border conference republic nationalists communists fascism propaganda"
 ).split()
 DATED = [
     "{w} signed in {y}",

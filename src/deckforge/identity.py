@@ -157,6 +157,7 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
 
 
 _LOCK_KEYS = ("guid", "kind", "card", "text", "hash", "mod", "id")
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @functools.cache
@@ -167,11 +168,11 @@ def _lock_adapter() -> TypeAdapter[Lock]:
 def dump_lock(lock: Lock) -> Iterator[str]:
     """The lock as JSON, in pieces, one note per line so that version control shows edits
     note by note."""
-    deck = json.dumps(lock.deck, ensure_ascii=False)
-    yield f'{{"version": {lock.version}, "deck": {deck}, "notes": ['
+    encode = _JSON.encode  # one encoder: json.dumps(..., ensure_ascii=False) makes one a call
+    yield f'{{"version": {lock.version}, "deck": {encode(lock.deck)}, "notes": ['
     for i, note in enumerate(lock.notes):
         entry = {k: v for k, v in zip(_LOCK_KEYS, note, strict=True) if v is not None}
-        yield ("\n" if i == 0 else ",\n") + json.dumps(entry, ensure_ascii=False)
+        yield ("\n" if i == 0 else ",\n") + encode(entry)
     yield "\n]}\n"
 
 
@@ -245,9 +246,12 @@ def _similarity(a: str, b: str) -> float:
 _COMMON = 20  # a line in more locked cards than this does not suggest candidates
 
 
+_WORDS = re.compile(r"\w+")
+
+
 def _loose(line: str) -> str:
     """A line as a key that ignores case, punctuation and spacing."""
-    return " ".join(re.findall(r"\w+", line.casefold()))
+    return " ".join(_WORDS.findall(line.casefold()))
 
 
 def _lines_in_any_order(text: str) -> str:
@@ -327,6 +331,8 @@ class _Matcher:
         # Only cards that share a title or a bullet are compared (in any case and spacing, so
         # that a find-and-replace across the deck still pairs them), and a line shared by many
         # cards is no evidence: near-linear, not quadratic, however large the deck.
+        if not self.old_qa:  # no locked card left to pair with
+            return
         by_line: dict[str, list[LockedNote]] = defaultdict(list)
         for old in self.old_qa.values():
             for line in {_loose(line) for line in old.text.split("\n")}:
