@@ -374,7 +374,7 @@ def reconcile(
     locked = lock.notes if lock else ()
     by_guid = {n.guid: n for n in locked}
     guids = _Matcher(notes, locked).match(card_ids)
-    taken = set(by_guid) | set(guids.values())
+    taken = set(by_guid)  # every matched GUID comes from the lock
     out: list[Note] = []
     entries: list[LockedNote] = []
     added: list[Note] = []

@@ -331,8 +331,6 @@ class _Locator:
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
         loc: Loc = tuple(err["loc"])
         kind = err["type"]
-        if kind == "repeat":
-            pass  # located already
         parent, siblings = self._parent(loc)
         if kind == "missing":
             lineno, colno = self.position(parent)
