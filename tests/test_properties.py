@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 
 import deckforge
 from deckforge import Card, Deck, Source, SourceError
+from deckforge.identity import MAX_MOD, Lock, LockedNote, dump_lock, read_lock
 
 from .conftest import hostile_text, import_package
 
@@ -149,3 +151,31 @@ def test_any_bytes_give_a_deck_or_located_errors(
         assert problem.lineno >= 0
         assert problem.colno >= 0
         assert str(problem).startswith(problem.path)
+
+
+LOCKED = st.builds(
+    LockedNote,
+    guid=TEXT,
+    kind=st.sampled_from(["qa", "cloze"]),
+    card=TEXT,
+    text=TEXT,
+    hash=st.text(max_size=30),
+    mod=st.integers(0, MAX_MOD - 1),
+    id=st.none() | TEXT,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(deck=TEXT, notes=st.lists(LOCKED, max_size=5))
+def test_the_lock_file_is_json_as_json_dumps_writes_it_and_reads_back(
+    deck: str, notes: list[LockedNote], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    lock = Lock(deck=deck, notes=tuple(notes))
+    written = "".join(dump_lock(lock))
+    entries = [{k: v for k, v in n._asdict().items() if v is not None} for n in notes]
+    lines = [json.dumps(entry, ensure_ascii=False) for entry in entries]
+    head = f'{{"version": 1, "deck": {json.dumps(deck, ensure_ascii=False)}, "notes": ['
+    assert written == head + ("\n" if lines else "") + ",\n".join(lines) + "\n]}\n"
+    path = tmp_path_factory.mktemp("lock") / "cards.lock"
+    path.write_text(written, encoding="utf-8")
+    assert read_lock(path) == lock

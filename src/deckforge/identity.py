@@ -19,7 +19,7 @@ so the cost stays close to linear in the size of the deck.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import difflib
 import functools
 import hashlib
@@ -30,6 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quote  # C, as json.dumps uses
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
@@ -49,10 +50,14 @@ def _digest(*parts: str) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def guid_for(*parts: str) -> str:
     """A GUID that depends on *parts* alone: 64 bits of a hash, in 11 URL-safe characters."""
     digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest()
-    return base64.urlsafe_b64encode(digest)[:11].decode("ascii")
+    # base64.urlsafe_b64encode(digest)[:11], without its Python-level steps
+    return binascii.b2a_base64(digest, newline=False)[:11].translate(_URL_SAFE).decode("ascii")
 
 
 def deck_id_for(name: str) -> int:
@@ -156,10 +161,6 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
         raise SourceError([Problem(name, 0, 0, "", msg)]) from None
 
 
-_LOCK_KEYS = ("guid", "kind", "card", "text", "hash", "mod", "id")
-_JSON = json.JSONEncoder(ensure_ascii=False)
-
-
 @functools.cache
 def _lock_adapter() -> TypeAdapter[Lock]:
     return TypeAdapter(Lock)  # built on first use: `check` never reads a lock
@@ -168,11 +169,17 @@ def _lock_adapter() -> TypeAdapter[Lock]:
 def dump_lock(lock: Lock) -> Iterator[str]:
     """The lock as JSON, in pieces, one note per line so that version control shows edits
     note by note."""
-    encode = _JSON.encode  # one encoder: json.dumps(..., ensure_ascii=False) makes one a call
-    yield f'{{"version": {lock.version}, "deck": {encode(lock.deck)}, "notes": ['
-    for i, note in enumerate(lock.notes):
-        entry = {k: v for k, v in zip(_LOCK_KEYS, note, strict=True) if v is not None}
-        yield ("\n" if i == 0 else ",\n") + encode(entry)
+    yield f'{{"version": {lock.version}, "deck": {_quote(lock.deck)}, "notes": ['
+    start = "\n"
+    for n in lock.notes:
+        # what json.dumps(..., ensure_ascii=False) writes for the note as a dictionary
+        card_id = "" if n.id is None else f', "id": {_quote(n.id)}'
+        yield (
+            f'{start}{{"guid": {_quote(n.guid)}, "kind": {_quote(n.kind)}, '
+            f'"card": {_quote(n.card)}, "text": {_quote(n.text)}, "hash": {_quote(n.hash)}, '
+            f'"mod": {n.mod}{card_id}}}'
+        )
+        start = ",\n"
     yield "\n]}\n"
 
 

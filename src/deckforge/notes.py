@@ -10,7 +10,7 @@ from typing import Literal, NamedTuple
 
 from . import cloze
 from .identity import guid_for, media_name
-from .schema import Card, Source
+from .schema import Source
 
 NoteKind = Literal["qa", "cloze"]
 
@@ -20,6 +20,8 @@ QA_FIELDS = ("Topic", "Facts", "Context", "Images")
 CLOZE_FIELDS = ("Text", "Topic", "Context", "Images")
 
 TAG_ROOT = "deckforge"
+_QA_TAG = f"{TAG_ROOT}::qa"
+_CLOZE_TAG = f"{TAG_ROOT}::cloze"
 
 
 class Note(NamedTuple):
@@ -57,69 +59,59 @@ def topic_tag(title: str) -> str:
 
 def transform(source: Source) -> list[Note]:
     """The notes for *source*, card by card in source order."""
-    options = source.cloze
-    scanned = [
-        (card.title, *card.bullets) if options.titles else card.bullets for card in source.cards
-    ]
-    # every text of the deck scanned at once: much faster than bullet by bullet
+    deck, options, cards = source.deck, source.cloze, source.cards
+    scanned = [(card.title, *card.bullets) if options.titles else card.bullets for card in cards]
+    # the texts of the whole deck scanned, and escaped, at once: much faster than one by one
     found = iter(cloze.find_all([text for texts in scanned for text in texts], options))
-    titles = Counter(card.title for card in source.cards)
-    seen: Counter[str] = Counter()
+    facts = iter(cloze.escape_all([bullet for card in cards for bullet in card.bullets]))
+    titles = cloze.escape_all([card.title for card in cards])
+    single = options.cards == "single"
+    deck_name = cloze.escape(deck.name)
+    parts = Counter(card.title for card in cards)
+    seen: dict[str, int] = {}
     notes: list[Note] = []
-    for index, (card, texts) in enumerate(zip(source.cards, scanned, strict=True)):
-        seen[card.title] += 1
-        part = (seen[card.title], titles[card.title])
-        spans = [(text, next(found)) for text in texts]
-        notes += _card_notes(source, index, card, part, spans)
-    return notes
-
-
-def _card_notes(
-    source: Source,
-    index: int,
-    card: Card,
-    part: tuple[int, int],
-    found: list[tuple[str, list[cloze.Span]]],
-) -> list[Note]:
-    deck_name, deck_tags, options = source.deck.name, source.deck.tags, source.cloze
-    number, total = part
-    context = deck_name if total == 1 else f"{deck_name} · part {number} of {total}"
-    key = (deck_name, "id", card.id) if card.id else (deck_name, card.title, str(number))
-    tags = tuple(dict.fromkeys((*deck_tags, *card.tags, topic_tag(card.title))))
-    facts = "".join(f"<li>{cloze.escape(b)}</li>" for b in card.bullets)
-    images = "".join(
-        f'<img src="{html.escape(media_name(deck_name, image))}">' for image in card.images
-    )
-    notes = [
-        Note(
-            kind="qa",
-            card=index,
-            text="\n".join((card.title, *card.bullets)),
-            fields=(cloze.escape(card.title), f"<ul>{facts}</ul>", cloze.escape(context), images),
-            tags=(*tags, f"{TAG_ROOT}::qa"),
-            guid=guid_for("qa", *key),
+    for index, card in enumerate(cards):
+        number = seen[card.title] = seen.get(card.title, 0) + 1
+        key = (deck.name, "id", card.id) if card.id else (deck.name, card.title, str(number))
+        context = deck_name
+        if parts[card.title] > 1:
+            context += f" · part {number} of {parts[card.title]}"
+        tags = tuple(dict.fromkeys((*deck.tags, *card.tags, topic_tag(card.title))))
+        images = "".join(
+            f'<img src="{html.escape(media_name(deck.name, image))}">' for image in card.images
         )
-    ]
-    repeats: Counter[str] = Counter()
-    for bullet, spans in found:
-        repeats[bullet] += 1
-        if not spans:
-            continue
-        kinds = sorted({f"{TAG_ROOT}::cloze::{s.kind}" for s in spans})
+        items = "".join([f"<li>{next(facts)}</li>" for _ in card.bullets])
         notes.append(
             Note(
-                kind="cloze",
+                kind="qa",
                 card=index,
-                text=bullet,
-                fields=(
-                    cloze.mark(bullet, spans, single=options.cards == "single"),
-                    cloze.escape(card.title),
-                    cloze.escape(deck_name),
-                    images,
-                ),
-                tags=(*tags, f"{TAG_ROOT}::cloze", *kinds),
-                guid=guid_for("cloze", *key, bullet, str(repeats[bullet])),
-                spans=tuple(spans),
+                text="\n".join((card.title, *card.bullets)),
+                fields=(titles[index], f"<ul>{items}</ul>", context, images),
+                tags=(*tags, _QA_TAG),
+                guid=guid_for("qa", *key),
             )
         )
+        repeats: dict[str, int] = {}  # a title can be one of its card's bullets too
+        for text in scanned[index]:
+            spans = next(found)
+            if not spans:
+                continue
+            repeat = repeats[text] = repeats.get(text, 0) + 1
+            kinds = sorted({span.kind for span in spans})
+            notes.append(
+                Note(
+                    kind="cloze",
+                    card=index,
+                    text=text,
+                    fields=(
+                        cloze.mark(text, spans, single=single),
+                        titles[index],
+                        deck_name,
+                        images,
+                    ),
+                    tags=(*tags, _CLOZE_TAG, *(f"{_CLOZE_TAG}::{kind}" for kind in kinds)),
+                    guid=guid_for("cloze", *key, text, str(repeat)),
+                    spans=tuple(spans),
+                )
+            )
     return notes

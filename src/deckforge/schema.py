@@ -18,10 +18,11 @@ MAX_BULLETS = 500  # bullets on a card
 MAX_CARD_TEXT = 100_000  # characters in a card's title and bullets together
 # control characters but tab and newline: C0, DEL and C1
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s")
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not value or value.isspace():
         raise PydanticCustomError("blank", "must not be empty")
     if len(value) > MAX_TEXT:
         raise PydanticCustomError(
@@ -44,7 +45,7 @@ def _not_blank(value: str) -> str:
 def _valid_tag(value: str) -> str:
     if not value:
         raise PydanticCustomError("blank", "must not be empty")
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):
         # Anki separates tags with spaces; a space would silently split one tag into two.
         raise PydanticCustomError(
             "tag_space",
@@ -134,12 +135,13 @@ def repeats(cards: list[Any]) -> list[tuple[tuple[int | str, ...], str]]:
             ids.setdefault(card_id, index)
         if not isinstance(bullets, list | tuple) or not all(isinstance(b, str) for b in bullets):
             continue
-        first: dict[str, int] = {}
-        for position, bullet in enumerate(bullets):
-            if bullet in first:
-                msg = f"repeats bullets[{first[bullet]}] word for word"
-                found.append(((index, "bullets", position), msg))
-            first.setdefault(bullet, position)
+        if len(set(bullets)) < len(bullets):
+            first: dict[str, int] = {}
+            for position, bullet in enumerate(bullets):
+                if bullet in first:
+                    msg = f"repeats bullets[{first[bullet]}] word for word"
+                    found.append(((index, "bullets", position), msg))
+                first.setdefault(bullet, position)
         if isinstance(title, str):
             key = (title, tuple(bullets))
             if key in contents:
@@ -196,7 +198,7 @@ class Source(_Model):
     @field_validator("cards")
     @classmethod
     def _cards_are_distinct(cls, cards: tuple[Card, ...]) -> tuple[Card, ...]:
-        found = repeats([card.model_dump(include={"title", "bullets", "id"}) for card in cards])
+        found = repeats([{"title": c.title, "bullets": c.bullets, "id": c.id} for c in cards])
         if found:
             (index, *field), msg = found[0]
             where = f"cards[{index}]" + "".join(
