@@ -1,12 +1,14 @@
 """Benchmark: deckforge build against a bare genanki script writing the same notes.
 
-Run from the repository root: ``.venv/bin/python bench/run.py [--sizes 1000,10000,100000]``.
-For each size it generates a source of that many bullets (realistic text, a third of them with
-dates or treaties, tags on every card), then, side by side in one run:
+Run from the repository root: ``.venv/bin/python bench/run.py [--sizes 1000,10000,100000]
+[--repeat 3]``. For each size it generates a source of that many bullets (realistic text, a third
+of them with dates or treaties, tags on every card), then times, taking turns, in each of
+``--repeat`` rounds (each figure is the best round):
 
 - ``deckforge build`` end to end, in a fresh process (clean build: no lock file);
-- a bare genanki script writing the notes deckforge produced (same fields, tags and GUIDs),
-  also in a fresh process: loading its notes from JSON, then genanki's ``write_to_file``
+- a bare genanki script writing the notes deckforge produced (same fields, tags, GUIDs and
+  note types), also in a fresh process that imports genanki alone: loading its notes from
+  JSON, then genanki's ``write_to_file``
   ("(write)" is that call alone, from the moment its notes are in memory);
 - ``deckforge build`` again after one edited bullet (the regeneration path, with the lock file).
 
@@ -17,6 +19,7 @@ It prints seconds, notes/s and peak RSS of each process, and the ratios. Also ti
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import random
@@ -27,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import deckforge
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -90,16 +95,30 @@ def make_source(path: Path, bullets: int) -> None:
 
 GENANKI_SCRIPT = """
 import json, sys, time, genanki
-from deckforge import package
-notes = json.load(open(sys.argv[1], encoding="utf-8"))
+data = json.load(open(sys.argv[1], encoding="utf-8"))
 start = time.perf_counter()
-models = package._models()
+models = {kind: genanki.Model(**model) for kind, model in data["models"].items()}
 deck = genanki.Deck(1234567890, "Benchmark")
-for n in notes:
+for n in data["notes"]:
     deck.add_note(genanki.Note(model=models[n["kind"]], fields=n["fields"], tags=n["tags"],
                                guid=n["guid"]))
 genanki.Package(deck).write_to_file(sys.argv[2], timestamp=1800000000)
 print(time.perf_counter() - start)
+"""
+# The notes deckforge makes of a source, and its note types, as JSON for the script above (which
+# imports nothing of deckforge: it is genanki alone).
+DUMP_SCRIPT = """
+import json, sys, deckforge
+from deckforge import package
+notes = deckforge.transform(deckforge.load(sys.argv[1]))
+models = {
+    kind: {"model_id": m.model_id, "name": m.name, "fields": m.fields, "templates": m.templates,
+           "css": m.css, "model_type": m.model_type}
+    for kind, m in package._models().items()
+}
+notes = [{"kind": n.kind, "fields": list(n.fields), "tags": list(n.tags), "guid": n.guid}
+         for n in notes]
+json.dump({"models": models, "notes": notes}, open(sys.argv[2], "w", encoding="utf-8"))
 """
 
 
@@ -118,41 +137,42 @@ def measure(args: list[str], cwd: Path) -> tuple[float, float, str]:
         return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
-def bench_size(bullets: int, work: Path) -> dict[str, float]:
+def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, float]:
+    """Each process's best time of *repeat* rounds (the machine's noise only ever adds time),
+    and its largest peak RSS; the three processes take turns within each round."""
     folder = work / f"n{bullets}"
     folder.mkdir()
-    source = folder / "cards.toml"
+    source, lock = folder / "cards.toml", folder / "cards.lock"
     make_source(source, bullets)
+    text = source.read_text(encoding="utf-8")
+
+    # the notes deckforge makes, for genanki to write again
+    dump = folder / "notes.json"
+    subprocess.run([sys.executable, "-c", DUMP_SCRIPT, str(source), str(dump)], check=True)
+    notes = len(json.loads(dump.read_text(encoding="utf-8"))["notes"])
 
     build = [*DECKFORGE, "build", "cards.toml", "--quiet"]
-    ours, ours_rss, _ = measure(build, folder)
-
-    # the notes deckforge wrote, for genanki to write again
-    dump = folder / "notes.json"
-    dump_script = (
-        "import json, sys, deckforge\n"
-        "notes = deckforge.transform(deckforge.load(sys.argv[1]))\n"
-        "json.dump([{'kind': n.kind, 'fields': list(n.fields), 'tags': list(n.tags),"
-        " 'guid': n.guid} for n in notes], open(sys.argv[2], 'w'))\n"
-    )
-    subprocess.run([sys.executable, "-c", dump_script, str(source), str(dump)], check=True)
-    notes = len(json.loads(dump.read_text()))
     genanki = [sys.executable, "-c", GENANKI_SCRIPT, str(dump), str(folder / "genanki.apkg")]
-    theirs, theirs_rss, out = measure(genanki, folder)
-
-    text = source.read_text(encoding="utf-8")
-    source.write_text(text.replace("%", "% (edited)", 1), encoding="utf-8")
-    rebuild, rebuild_rss, _ = measure(build, folder)
+    runs: dict[str, list[tuple[float, float, str]]] = {"ours": [], "theirs": [], "rebuild": []}
+    for _ in range(repeat):
+        source.write_text(text, encoding="utf-8")
+        lock.unlink(missing_ok=True)
+        runs["ours"].append(measure(build, folder))  # clean: no lock file yet
+        runs["theirs"].append(measure(genanki, folder))
+        source.write_text(text.replace("%", "% (edited)", 1), encoding="utf-8")
+        runs["rebuild"].append(measure(build, folder))  # one bullet edited, with the lock
+    best = {name: min(r[0] for r in results) for name, results in runs.items()}
+    rss = {name: max(r[1] for r in results) for name, results in runs.items()}
     return {
         "bullets": bullets,
         "notes": notes,
-        "deckforge_s": ours,
-        "deckforge_mb": ours_rss,
-        "genanki_s": theirs,
-        "genanki_write_s": float(out.strip()),
-        "genanki_mb": theirs_rss,
-        "rebuild_s": rebuild,
-        "rebuild_mb": rebuild_rss,
+        "deckforge_s": best["ours"],
+        "deckforge_mb": rss["ours"],
+        "genanki_s": best["theirs"],
+        "genanki_write_s": min(float(r[2]) for r in runs["theirs"]),
+        "genanki_mb": rss["theirs"],
+        "rebuild_s": best["rebuild"],
+        "rebuild_mb": rss["rebuild"],
     }
 
 
@@ -163,10 +183,15 @@ def startup(args: list[str], runs: int = 7) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each time is the best")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    # deckforge's bytecode compiled once, as pip does when it installs a package (an editable
+    # install, under PYTHONDONTWRITEBYTECODE, would compile it again in every process timed)
+    compileall.compile_dir(Path(deckforge.__file__).parent, quiet=1)
     work = Path(tempfile.mkdtemp(prefix="deckforge-bench-"))
     try:
-        rows = [bench_size(n, work) for n in sizes]
+        rows = [bench_size(n, work, args.repeat) for n in sizes]
     finally:
         shutil.rmtree(work)
     print(

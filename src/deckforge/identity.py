@@ -408,16 +408,10 @@ def reconcile(
         out.append(new)
         if note.kind == "qa":  # the first note of every card
             card_guid[note.card] = new.guid
+        card_id = card_ids[new.card] if new.kind == "qa" else None
+        # guid, kind, card, text, hash, mod, id (positional: this runs for every note)
         entries.append(
-            LockedNote(
-                guid=new.guid,
-                kind=new.kind,
-                card=card_guid[note.card],
-                text=new.text,
-                hash=digest,
-                mod=new.mod,
-                id=card_ids[new.card] if new.kind == "qa" else None,
-            )
+            LockedNote(new.guid, new.kind, card_guid[note.card], new.text, digest, new.mod, card_id)
         )
     current = {n.guid for n in out}
     removed = tuple(n for n in locked if n.guid not in current)

@@ -7,8 +7,9 @@ indexes built afterwards, instead of genanki's one ``execute`` per row: the same
 about twice as fast. Each note keeps its own modification time (genanki stamps one time on
 everything; see identity.py for why that matters).
 
-The database is written to a temporary file beside the target and streamed into the zip, with
-fixed entry dates and order (the same notes give the same bytes); the zip is itself a temporary
+The database is written to a temporary file beside the target and copied into the zip (stored
+uncompressed, as genanki does), with fixed entry dates and order (the same notes give the same
+bytes); the zip is itself a temporary
 file that replaces the target only once complete. Nothing is left behind either way (genanki's
 ``write_to_file`` writes the target in place and leaves its temporary database in the system's
 temporary folder).
@@ -191,15 +192,27 @@ def _rows(
 ) -> Iterator[tuple[Row, list[Row]]]:
     """Each note's row and its cards' rows, numbered the way genanki numbers them."""
     ids = itertools.count(MODELS_MOD * 1000)
+    model_ids = {kind: model.model_id for kind, model in models.items()}
     for deck, notes in parts:
         deck_id = deck_id_for(deck.name)
         for position, note in enumerate(notes):
             note_id, mod = next(ids), note.mod or now
             tags = f" {' '.join(note.tags)} "
-            fields = "\x1f".join(note.fields)
-            row = (note_id, note.guid, models[note.kind].model_id, mod, -1, tags, fields)
+            fields, sort_field = "\x1f".join(note.fields), note.fields[0]
             yield (
-                (*row, note.fields[0], 0, 0, ""),
+                (
+                    note_id,
+                    note.guid,
+                    model_ids[note.kind],
+                    mod,
+                    -1,
+                    tags,
+                    fields,
+                    sort_field,
+                    0,
+                    0,
+                    "",
+                ),
                 [
                     (next(ids), note_id, deck_id, ord_, mod, -1, 0, 0, position, *_ZEROS, "")
                     for ord_ in _card_ords(note)
@@ -276,10 +289,9 @@ def export_bundle(
 
 def _entry(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    # deflate level 1: most of the size saved, for a fraction of the time of the default 6
-    # (ZipFile.open ignores the archive's compresslevel; the attribute is public from 3.13)
-    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", 1)
+    # stored, as genanki stores it: deflating a large deck's database takes about as long as
+    # writing it, and Anki reads either
+    info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16
     return info
 
