@@ -1,9 +1,9 @@
 """Benchmark: deckforge build against a bare genanki script writing the same notes.
 
 Run from the repository root: ``.venv/bin/python bench/run.py [--sizes 1000,10000,100000]
-[--repeat 3]``. For each size it generates a source of that many bullets (realistic text, a third
+[--repeat 5]``. For each size it generates a source of that many bullets (realistic text, a third
 of them with dates or treaties, tags on every card), then times, taking turns, in each of
-``--repeat`` rounds (each figure is the best round):
+``--repeat`` rounds (times are medians; a ratio is the median of the rounds' ratios):
 
 - ``deckforge build`` end to end, in a fresh process (clean build: no lock file);
 - a bare genanki script writing the notes deckforge produced (same fields, tags, GUIDs and
@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import deckforge
 
@@ -137,9 +138,10 @@ def measure(args: list[str], cwd: Path) -> tuple[float, float, str]:
         return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
-def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, float]:
-    """Each process's best time of *repeat* rounds (the machine's noise only ever adds time),
-    and its largest peak RSS; the three processes take turns within each round."""
+def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
+    """*repeat* rounds of the three processes, taking turns. Times are medians; ratios are the
+    median of each round's ratio, so that both sides of one always ran in the same minute of
+    this shared machine. RSS is the largest seen."""
     folder = work / f"n{bullets}"
     folder.mkdir()
     source, lock = folder / "cards.toml", folder / "cards.lock"
@@ -153,26 +155,32 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, float]:
 
     build = [*DECKFORGE, "build", "cards.toml", "--quiet"]
     genanki = [sys.executable, "-c", GENANKI_SCRIPT, str(dump), str(folder / "genanki.apkg")]
-    runs: dict[str, list[tuple[float, float, str]]] = {"ours": [], "theirs": [], "rebuild": []}
-    for _ in range(repeat):
+    rounds = []
+    for i in range(repeat):
         source.write_text(text, encoding="utf-8")
         lock.unlink(missing_ok=True)
-        runs["ours"].append(measure(build, folder))  # clean: no lock file yet
-        runs["theirs"].append(measure(genanki, folder))
+        if i % 2:  # each side goes first in every other round
+            theirs = measure(genanki, folder)
+            ours = measure(build, folder)  # clean: no lock file yet
+        else:
+            ours = measure(build, folder)
+            theirs = measure(genanki, folder)
         source.write_text(text.replace("%", "% (edited)", 1), encoding="utf-8")
-        runs["rebuild"].append(measure(build, folder))  # one bullet edited, with the lock
-    best = {name: min(r[0] for r in results) for name, results in runs.items()}
-    rss = {name: max(r[1] for r in results) for name, results in runs.items()}
+        rebuild = measure(build, folder)  # one bullet edited, with the lock file
+        rounds.append((ours, theirs, rebuild))
     return {
         "bullets": bullets,
         "notes": notes,
-        "deckforge_s": best["ours"],
-        "deckforge_mb": rss["ours"],
-        "genanki_s": best["theirs"],
-        "genanki_write_s": min(float(r[2]) for r in runs["theirs"]),
-        "genanki_mb": rss["theirs"],
-        "rebuild_s": best["rebuild"],
-        "rebuild_mb": rss["rebuild"],
+        "deckforge_s": statistics.median(r[0][0] for r in rounds),
+        "deckforge_mb": max(r[0][1] for r in rounds),
+        "genanki_s": statistics.median(r[1][0] for r in rounds),
+        "genanki_write_s": statistics.median(float(r[1][2]) for r in rounds),
+        "genanki_mb": max(r[1][1] for r in rounds),
+        "rebuild_s": statistics.median(r[2][0] for r in rounds),
+        "ratio": statistics.median(r[0][0] / r[1][0] for r in rounds),
+        "write_ratio": statistics.median(r[0][0] / float(r[1][2]) for r in rounds),
+        "rebuild_ratio": statistics.median(r[2][0] / r[0][0] for r in rounds),
+        "rounds": [f"{r[0][0]:.2f}/{r[1][0]:.2f}" for r in rounds],
     }
 
 
@@ -183,7 +191,7 @@ def startup(args: list[str], runs: int = 7) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds; each time is the best")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of each size")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     # deckforge's bytecode compiled once, as pip does when it installs a package (an editable
@@ -205,9 +213,11 @@ def main() -> None:
         print(
             f"{r['bullets']:8} {r['notes']:7} | {ours:11.2f} {r['notes'] / ours:8.0f} "
             f"{r['deckforge_mb']:5.0f} | {theirs:9.2f} {write:7.2f} {r['genanki_mb']:5.0f} | "
-            f"{ours / theirs:6.2f} {ours / write:7.2f} {rss:5.2f} | "
-            f"{r['rebuild_s']:9.2f} {r['rebuild_s'] / ours:7.2f}"
+            f"{r['ratio']:6.2f} {r['write_ratio']:7.2f} {rss:5.2f} | "
+            f"{r['rebuild_s']:9.2f} {r['rebuild_ratio']:7.2f}"
         )
+    for r in rows:
+        print(f"{r['bullets']} bullets, deckforge/genanki s by round: {' '.join(r['rounds'])}")
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
         scaling = (b["notes"] / b["deckforge_s"]) / (a["notes"] / a["deckforge_s"])

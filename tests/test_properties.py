@@ -4,7 +4,8 @@
   bullet's text intact, as typed (through Anki's own field storage and card rendering);
 - any bytes at all, given as a source file, give a deck or located errors, never a traceback;
 - a source reads as ``tomllib`` reads it, though a faster parser reads it first;
-- the lock file is the JSON ``json.dumps`` writes, and reads back as it was.
+- the lock file is the JSON ``json.dumps`` writes, and reads back as it was;
+- a text is refused exactly when it holds a control character.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic import ValidationError
 import deckforge
 from deckforge import Card, Deck, Source, SourceError
 from deckforge.identity import MAX_MOD, Lock, LockedNote, dump_lock, read_lock
+from deckforge.schema import CONTROL
 from deckforge.source import _toml
 
 if sys.version_info >= (3, 14):
@@ -225,3 +227,14 @@ def test_a_source_reads_as_tomllib_reads_it(text: str) -> None:
         assert _toml(text) == expected
     except (tomllib.TOMLDecodeError, RecursionError):
         assert expected is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(min_size=1, max_size=40).filter(lambda t: not t.isspace()))
+def test_a_text_is_refused_exactly_when_it_holds_a_control_character(text: str) -> None:
+    bad = CONTROL.search(text)
+    if bad is None:
+        Deck(name=text)
+    else:
+        with pytest.raises(ValidationError, match=f"control character U\\+{ord(bad.group()):04X}"):
+            Deck(name=text)

@@ -32,7 +32,8 @@ def _not_blank(value: str) -> str:
         )
     # Tab and newline are text; other control characters are invisible, and U+001F would
     # split the note's fields in Anki's database.
-    bad = CONTROL.search(value)
+    plain = value.isascii() and value.isprintable()  # most text, and much faster to check
+    bad = None if plain else CONTROL.search(value)
     if bad is not None:
         raise PydanticCustomError(
             "control_character",
