@@ -351,7 +351,7 @@ def verify(package: Path) -> None:
 def main() -> None:
     """Entry point of the console script and ``python -m deckforge``."""
     # One short run that makes a million objects on a large deck and no reference cycles: the
-    # cycle collector would only walk them, again and again, and once more at exit (a fifth of
-    # the time of a large build). See pipeline.gc_paused, which does the same for the library.
+    # cycle collector would only walk them, again and again, and once more at exit (up to a
+    # fifth of the time of a large build). pipeline._gc_paused does the same in the library.
     gc.disable()
     cli(prog_name="deckforge")

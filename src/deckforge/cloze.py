@@ -315,15 +315,19 @@ def find_all(texts: Sequence[str], options: ClozeOptions = DEFAULT) -> list[list
         return _scan(texts, options)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     size = -(-len(texts) // processes)
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(len(chunks) - 1, mp_context=fork) as pool:
-        others = [pool.submit(_scan, chunk, options) for chunk in chunks[1:]]
-        found = _scan(chunks[0], options)
-        for other in others:
-            found += other.result()
+    try:
+        with ProcessPoolExecutor(len(chunks) - 1, mp_context=fork) as pool:
+            others = [pool.submit(_scan, chunk, options) for chunk in chunks[1:]]
+            found = _scan(chunks[0], options)
+            for other in others:
+                found += other.result()
+    except (OSError, BrokenProcessPool):  # no process to share with after all (or it died)
+        return _scan(texts, options)
     return found
 
 

@@ -91,10 +91,10 @@ def _building(target: Path, locks: list[Path]) -> Iterator[None]:
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def _gc_paused() -> Iterator[None]:
     """Python's cycle collector paused, for a build: a large deck is a million objects and no
     reference cycles, and the collector would walk them all, again and again, as they are made
-    (a fifth of the time of a 100,000-bullet build). Freed objects are still freed at once."""
+    (up to a fifth of the time of a 100,000-bullet build). Freed objects are still freed at once."""
     if not gc.isenabled():  # paused already (a build within a build), or by the caller
         yield
         return
@@ -132,7 +132,7 @@ def plan(source: Source, path: str | os.PathLike[str]) -> tuple[list[Note], Chan
 
 def diff(path: str | os.PathLike[str]) -> Changes:
     """What building the source at *path* and importing it would change in Anki."""
-    with gc_paused():
+    with _gc_paused():
         return plan(load(path), path)[1]
 
 
@@ -142,7 +142,7 @@ def build(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist"
     The lock file beside the source (``cards.lock`` for ``cards.toml``) is read to keep each
     note's identity, and rewritten once the package is in place.
     """
-    with gc_paused():
+    with _gc_paused():
         return build_source(load(path), path, out_dir)
 
 
@@ -168,7 +168,7 @@ def build_bundle(
         (only,) = sources.values()
         name = only.deck.name
     target = package_path(name, out_dir)
-    with gc_paused(), _building(target, [lock_path(path) for path in sources]):
+    with _gc_paused(), _building(target, [lock_path(path) for path in sources]):
         plans = {path: plan(source, path) for path, source in sources.items()}
         media = {
             k: v for path, source in sources.items() for k, v in media_files(source, path).items()
