@@ -9,10 +9,9 @@ everything; see identity.py for why that matters).
 
 The database is written to a temporary file beside the target and copied into the zip (stored
 uncompressed, as genanki does), with fixed entry dates and order (the same notes give the same
-bytes); the zip is itself a temporary
-file that replaces the target only once complete. Nothing is left behind either way (genanki's
-``write_to_file`` writes the target in place and leaves its temporary database in the system's
-temporary folder).
+bytes); the zip is itself a temporary file that replaces the target only once complete. Nothing
+is left behind either way (genanki's ``write_to_file`` writes the target in place and leaves its
+temporary database in the system's temporary folder).
 """
 
 from __future__ import annotations
@@ -198,21 +197,10 @@ def _rows(
         for position, note in enumerate(notes):
             note_id, mod = next(ids), note.mod or now
             tags = f" {' '.join(note.tags)} "
-            fields, sort_field = "\x1f".join(note.fields), note.fields[0]
+            fields = "\x1f".join(note.fields)
+            row = (note_id, note.guid, model_ids[note.kind], mod, -1, tags, fields, note.fields[0])
             yield (
-                (
-                    note_id,
-                    note.guid,
-                    model_ids[note.kind],
-                    mod,
-                    -1,
-                    tags,
-                    fields,
-                    sort_field,
-                    0,
-                    0,
-                    "",
-                ),
+                (*row, 0, 0, ""),
                 [
                     (next(ids), note_id, deck_id, ord_, mod, -1, 0, 0, position, *_ZEROS, "")
                     for ord_ in _card_ords(note)
