@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deckforge import cloze
@@ -270,3 +270,24 @@ def test_a_large_deck_is_shared_out_between_processes_and_finds_the_same() -> No
     # in a process of its own: this one may run threads (Anki's), and then nothing is shared
     root = Path(__file__).parent.parent
     subprocess.run([sys.executable, "-c", SHARED_OUT], cwd=root, check=True)
+
+
+DATE_PIECES = st.lists(
+    st.sampled_from(
+        ["1", "12", "123", "1234", "12345", "0", "05", "31", "st", "nd", "th", " ", "-", "–",
+         "%", ".", ",", "’", "s", "BC", "B.C.", "AD", "ce", "june", "sep", "of", "to", "c.",
+         "between", "and", "x", "\n"]
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+UNGUARDED = re.compile(rf"{cloze._BETWEEN}|(?P<date>{cloze._DATE})", re.IGNORECASE)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=DATE_PIECES)
+@example(text="12BC, 5 AD, 800BC, 1920s, 1918-11-11, 22nd june 1941, 5–7 may 1950, 6 june")
+@example(text="c. 1800, 14% of 1,000 in 12345")
+def test_numbers_that_cannot_start_a_date_are_skipped_without_losing_one(text: str) -> None:
+    for i in range(len(text)):
+        full, fast = UNGUARDED.match(text, i), cloze._DATES.match(text, i)
+        assert (full and (full.span(), full.lastgroup)) == (fast and (fast.span(), fast.lastgroup))

@@ -192,7 +192,11 @@ class _Patterns:
     ignore: re.Pattern[str]
 
 
-_DATES = re.compile(rf"{_BETWEEN}|(?P<date>{_DATE})", re.IGNORECASE)
+# A date that starts with digits starts with three of them, or with a day and a space or dash,
+# or with a number and an era ("44 BC"): at any other number (most are not dates) the pattern
+# fails at once instead of trying every form of date.
+_DIGITS_OF_A_DATE = r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th)?[\s\-–—]|[0-9]{1,4}\s?[a-z])"
+_DATES = re.compile(rf"{_DIGITS_OF_A_DATE}(?:{_BETWEEN}|(?P<date>{_DATE}))", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 # Every date has an ASCII digit within its first 20 characters ("between september 1939").
 _DIGIT_WITHIN = 20
