@@ -305,8 +305,11 @@ class _Matcher:
         """Match notes to free locked notes with the same text (and card, if *same_card*)."""
         by_key: dict[tuple[str, str], list[LockedNote]] = defaultdict(list)
         for old in pool:
-            by_key[old.card if same_card else "", old.text].append(old)
+            if old.guid not in self.taken:  # only what an earlier step left
+                by_key[old.card if same_card else "", old.text].append(old)
         for i in indexes:
+            if i in self.guids:
+                continue
             note = self.notes[i]
             card = self.card_of.get(note.card, "") if same_card else ""
             for old in by_key.get((card, note.text), ()):
