@@ -136,3 +136,45 @@ def test_the_package_stays_in_the_output_folder(tmp_path: Path, name: str, file:
     result = deckforge.build(tmp_path / "cards.toml", tmp_path / "out")
     assert result.package.path == tmp_path / "out" / file
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".deckforge.lock", file]
+
+
+FILES_ASIDE = """
+import os, sys
+from pathlib import Path
+from deckforge._fork import forkable
+from deckforge.package import FilesAside
+
+assert forkable()  # a process of its own, with one thread: the files are written by a copy
+folder = Path(sys.argv[1])
+pieces = ["caf\\u00e9 ", b"\\x00bytes\\n"] * 1000
+with FilesAside([(folder / "a.lock", iter(pieces)), (folder / "b.lock", iter(pieces))]) as aside:
+    assert aside.pid > 0
+    aside.commit()
+expected = "".join(p if isinstance(p, str) else p.decode() for p in pieces).encode()
+assert (folder / "a.lock").read_bytes() == (folder / "b.lock").read_bytes() == expected
+assert oct((folder / "a.lock").stat().st_mode)[-3:] == "644"
+
+(folder / "c.lock").write_text("before")
+with FilesAside([(folder / "c.lock", iter(["after"]))]):
+    pass  # left without a commit: thrown away
+assert (folder / "c.lock").read_text() == "before"
+
+def failing():
+    yield "half"
+    raise ValueError("no more")
+try:
+    with FilesAside([(folder / "c.lock", failing())]) as aside:
+        aside.commit()  # the copy failed: written here, and the error raised here
+except ValueError as e:
+    assert str(e) == "no more"
+else:
+    raise AssertionError("the failure was lost")
+assert (folder / "c.lock").read_text() == "before"
+assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock"]
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="copies of a process: Linux")
+def test_lock_files_written_aside_are_put_in_place_only_on_commit(tmp_path: Path) -> None:
+    # in a process of its own: this one may run threads (Anki's), and then nothing is forked
+    subprocess.run([sys.executable, "-c", FILES_ASIDE, str(tmp_path)], check=True)

@@ -12,12 +12,12 @@ import functools
 import itertools
 import os
 import re
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ._fork import forkable
 from .schema import ClozeOptions, Kind
 
 DEFAULT = ClozeOptions()
@@ -340,17 +340,11 @@ _TEXTS_PER_PROCESS = 20_000
 
 
 def _processes(count: int) -> int:
-    """How many processes to scan *count* texts with: more than one only for a large deck, and
-    where a process can start as a copy of this one (fork, on Linux) safely: when this process
-    runs a single thread (a copy would inherit the locks the others held, held forever)."""
-    if count < 2 * _TEXTS_PER_PROCESS or not sys.platform.startswith("linux"):
+    """How many processes to scan *count* texts with: more than one only for a large deck, on
+    a machine with several CPUs, where a process can start as a copy of this one safely."""
+    if count < 2 * _TEXTS_PER_PROCESS or not forkable():
         return 1
-    try:
-        threads = len(os.listdir("/proc/self/task"))
-        cpus = len(os.sched_getaffinity(0))
-    except OSError:
-        return 1
-    return 1 if threads > 1 else max(1, min(cpus, count // _TEXTS_PER_PROCESS))
+    return max(1, min(len(os.sched_getaffinity(0)), count // _TEXTS_PER_PROCESS))
 
 
 def _scan(texts: Sequence[str], options: ClozeOptions) -> list[list[Span]]:

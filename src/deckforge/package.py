@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import tempfile
 import zipfile
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ._fork import forkable
 from .errors import PackageError
 from .identity import build_time, deck_id_for
 from .notes import CLOZE_FIELDS, QA_FIELDS, Note
@@ -313,6 +315,84 @@ def atomic_file(target: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def _write_all(f: BinaryIO, pieces: Iterable[str | bytes]) -> None:
+    for piece in pieces:
+        f.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
+
+
+class FilesAside:
+    """Files written while this process goes on with other work: by a copy of it (a fork,
+    where :func:`~deckforge._fork.forkable`), into temporary files beside their targets.
+
+    ``commit()`` puts each in place atomically, as :func:`write_lines` would (or, with no copy
+    to write them, or if it failed, writes them itself); leaving the ``with`` block without a
+    commit throws them away.
+    """
+
+    def __init__(self, files: Sequence[tuple[Path, Iterable[str | bytes]]]) -> None:
+        self.files = files
+        self.temps: list[str] = []
+        self.pid = 0
+
+    def __enter__(self) -> FilesAside:
+        if not forkable():
+            return self
+        try:
+            for target, _ in self.files:
+                fd, tmp = tempfile.mkstemp(
+                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+                )
+                os.close(fd)
+                self.temps.append(tmp)
+            self.pid = os.fork()
+        except OSError:  # no room or no process: commit() writes the files itself
+            self._discard()
+            return self
+        if self.pid == 0:  # the copy: write, then leave without running any of this one's code
+            status = 1
+            try:
+                for tmp, (_, pieces) in zip(self.temps, self.files, strict=True):
+                    with open(tmp, "wb") as f:
+                        _write_all(f, pieces)
+                        f.flush()
+                        os.fsync(f.fileno())
+                status = 0
+            finally:
+                os._exit(status)
+        return self
+
+    def commit(self) -> None:
+        if self.pid and self._wait() == 0:
+            for tmp, (target, _) in zip(self.temps, self.files, strict=True):
+                try:
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, target)
+                except OSError as e:
+                    raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
+            self.temps = []
+            return
+        self._discard()
+        for target, pieces in self.files:  # here then, reporting any error as it happens
+            write_lines(target, pieces)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._discard()
+
+    def _wait(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return status
+
+    def _discard(self) -> None:
+        if self.pid:
+            os.kill(self.pid, signal.SIGKILL)
+            self._wait()
+        for tmp in self.temps:
+            with suppress(OSError):
+                os.unlink(tmp)
+        self.temps = []
+
+
 def write_atomic(target: Path, data: bytes) -> None:
     """Replace *target* with *data* (see :func:`atomic_file`)."""
     write_lines(target, [data])
@@ -322,7 +402,6 @@ def write_lines(target: Path, pieces: Iterable[str | bytes]) -> None:
     """Replace *target* with the text or bytes *pieces*, written as they come."""
     try:
         with atomic_file(target) as f:
-            for piece in pieces:
-                f.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
+            _write_all(f, pieces)
     except OSError as e:
         raise PackageError(f"cannot write {target}: {e.strerror or e}") from None

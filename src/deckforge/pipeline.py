@@ -23,7 +23,7 @@ from .identity import (
     reconcile,
 )
 from .notes import Note, transform
-from .package import PackageInfo, Progress, export_bundle, write_lines
+from .package import FilesAside, PackageInfo, Progress, export_bundle
 from .schema import Deck, Source
 from .source import load
 
@@ -174,9 +174,11 @@ def build_bundle(
             k: v for path, source in sources.items() for k, v in media_files(source, path).items()
         }
         parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
-        info = export_bundle(parts, target, media, progress)
-        for path, (_, changes) in plans.items():
-            write_lines(lock_path(path), dump_lock(changes.lock))
+        # the lock files are written meanwhile, and put in place once the package is
+        locks = [(lock_path(path), dump_lock(changes.lock)) for path, (_, changes) in plans.items()]
+        with FilesAside(locks) as aside:
+            info = export_bundle(parts, target, media, progress)
+            aside.commit()
     return [
         BuildResult(path, info, tuple(notes), changes) for path, (notes, changes) in plans.items()
     ]
