@@ -22,6 +22,11 @@ CLOZE_FIELDS = ("Text", "Topic", "Context", "Images")
 TAG_ROOT = "deckforge"
 _QA_TAG = f"{TAG_ROOT}::qa"
 _CLOZE_TAG = f"{TAG_ROOT}::cloze"
+# A cloze note's own tags, by the kinds of deletion it holds.
+_KIND_TAGS = {
+    frozenset(kinds): (_CLOZE_TAG, *(f"{_CLOZE_TAG}::{kind}" for kind in kinds))
+    for kinds in (("date",), ("treaty",), ("date", "treaty"))
+}
 
 
 class Note(NamedTuple):
@@ -54,7 +59,10 @@ _TAG_UNSAFE = re.compile(r'[\s"]+')
 
 def topic_tag(title: str) -> str:
     """``deckforge::topic::china_1924-29``: Anki tags cannot hold spaces."""
-    return f"{TAG_ROOT}::topic::{_TAG_UNSAFE.sub('_', title.strip())}"
+    title = title.strip()
+    # "_".join(split()) is what the pattern does, faster, when there is no quote to replace
+    name = _TAG_UNSAFE.sub("_", title) if '"' in title else "_".join(title.split())
+    return f"{TAG_ROOT}::topic::{name}"
 
 
 def transform(source: Source) -> list[Note]:
@@ -81,37 +89,19 @@ def transform(source: Source) -> list[Note]:
             f'<img src="{html.escape(media_name(deck.name, image))}">' for image in card.images
         )
         items = "".join([f"<li>{next(facts)}</li>" for _ in card.bullets])
-        notes.append(
-            Note(
-                kind="qa",
-                card=index,
-                text="\n".join((card.title, *card.bullets)),
-                fields=(titles[index], f"<ul>{items}</ul>", context, images),
-                tags=(*tags, _QA_TAG),
-                guid=guid_for("qa", *key),
-            )
-        )
+        # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans):
+        # this runs for every note of the deck
+        text = "\n".join((card.title, *card.bullets))
+        fields = (titles[index], f"<ul>{items}</ul>", context, images)
+        notes.append(Note("qa", index, text, fields, (*tags, _QA_TAG), guid_for("qa", *key)))
         repeats: dict[str, int] = {}  # a title can be one of its card's bullets too
         for text in scanned[index]:
             spans = next(found)
             if not spans:
                 continue
             repeat = repeats[text] = repeats.get(text, 0) + 1
-            kinds = sorted({span.kind for span in spans})
-            notes.append(
-                Note(
-                    kind="cloze",
-                    card=index,
-                    text=text,
-                    fields=(
-                        cloze.mark(text, spans, single=single),
-                        titles[index],
-                        deck_name,
-                        images,
-                    ),
-                    tags=(*tags, _CLOZE_TAG, *(f"{_CLOZE_TAG}::{kind}" for kind in kinds)),
-                    guid=guid_for("cloze", *key, text, str(repeat)),
-                    spans=tuple(spans),
-                )
-            )
+            fields = (cloze.mark(text, spans, single=single), titles[index], deck_name, images)
+            kinds = _KIND_TAGS[frozenset(span.kind for span in spans)]
+            guid = guid_for("cloze", *key, text, str(repeat))
+            notes.append(Note("cloze", index, text, fields, (*tags, *kinds), guid, 0, tuple(spans)))
     return notes
