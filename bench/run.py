@@ -1,7 +1,7 @@
 """Benchmark: deckforge build against a bare genanki script writing the same notes.
 
 Run from the repository root: ``.venv/bin/python bench/run.py [--sizes 1000,10000,100000]
-[--repeat 5]``. For each size it generates a source of that many bullets (realistic text, a third
+[--repeat 7]``. For each size it generates a source of that many bullets (realistic text, a third
 of them with dates or treaties, tags on every card), then times, taking turns, in each of
 ``--repeat`` rounds (times are medians; a ratio is the median of the rounds' ratios):
 
@@ -180,7 +180,7 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
         "ratio": statistics.median(r[0][0] / r[1][0] for r in rounds),
         "write_ratio": statistics.median(r[0][0] / float(r[1][2]) for r in rounds),
         "rebuild_ratio": statistics.median(r[2][0] / r[0][0] for r in rounds),
-        "rounds": [f"{r[0][0]:.2f}/{r[1][0]:.2f}" for r in rounds],
+        "rounds": [f"{r[0][0]:.2f}/{r[1][0]:.2f}/{r[2][0]:.2f}" for r in rounds],
     }
 
 
@@ -191,7 +191,7 @@ def startup(args: list[str], runs: int = 7) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--repeat", type=int, default=5, help="rounds of each size")
+    parser.add_argument("--repeat", type=int, default=7, help="rounds of each size")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     # deckforge's bytecode compiled once, as pip does when it installs a package (an editable
@@ -217,7 +217,8 @@ def main() -> None:
             f"{r['rebuild_s']:9.2f} {r['rebuild_ratio']:7.2f}"
         )
     for r in rows:
-        print(f"{r['bullets']} bullets, deckforge/genanki s by round: {' '.join(r['rounds'])}")
+        rounds = " ".join(r["rounds"])
+        print(f"{r['bullets']} bullets, deckforge/genanki/rebuild s by round: {rounds}")
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
         scaling = (b["notes"] / b["deckforge_s"]) / (a["notes"] / a["deckforge_s"])
