@@ -301,18 +301,31 @@ def atomic_file(target: Path) -> Iterator[BinaryIO]:
     """A file to write that replaces *target* all at once, once complete and on disk: a reader,
     or a crash, sees the old file or the new one, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(target)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+            _on_disk(f)
+        _in_place(tmp, target)
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file next to *target* (a rename to it is then atomic)."""
+    return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+
+
+def _on_disk(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _in_place(tmp: str, target: Path) -> None:
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
 
 
 def _write_all(f: BinaryIO, pieces: Iterable[str | bytes]) -> None:
@@ -339,9 +352,7 @@ class FilesAside:
             return self
         try:
             for target, _ in self.files:
-                fd, tmp = tempfile.mkstemp(
-                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-                )
+                fd, tmp = _temporary_beside(target)
                 os.close(fd)
                 self.temps.append(tmp)
             self.pid = os.fork()
@@ -354,8 +365,7 @@ class FilesAside:
                 for tmp, (_, pieces) in zip(self.temps, self.files, strict=True):
                     with open(tmp, "wb") as f:
                         _write_all(f, pieces)
-                        f.flush()
-                        os.fsync(f.fileno())
+                        _on_disk(f)
                 status = 0
             finally:
                 os._exit(status)
@@ -365,8 +375,7 @@ class FilesAside:
         if self.pid and self._wait() == 0:
             for tmp, (target, _) in zip(self.temps, self.files, strict=True):
                 try:
-                    os.chmod(tmp, 0o644)
-                    os.replace(tmp, target)
+                    _in_place(tmp, target)
                 except OSError as e:
                     raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
             self.temps = []
