@@ -86,6 +86,7 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
         ("1939-1945 and 1914-18 and 1939–45", ["1939-1945", "1914-18", "1939–45"]),
         ("from 1905 to 1907, then until 1910", ["1905 to 1907", "1910"]),
         ("between 1905 and 1907", ["1905 and 1907"]),
+        ("between september of 1939 and 1940", ["september of 1939 and 1940"]),
         ("the 1920s and 1930’s", ["1920s", "1930’s"]),
         # months and seasons with a year
         ("Sept. 1939 and march 1917", ["Sept. 1939", "march 1917"]),
@@ -250,7 +251,7 @@ def test_a_date_word_at_the_start_of_a_bullet_scanned_with_others() -> None:
 
 
 SHARED_OUT = """
-import os, threading
+import os, signal, threading
 from deckforge import cloze
 from tests.cloze_scores import corpus_files, labelled_bullets
 
@@ -259,6 +260,8 @@ texts = [f"{bullets[i % len(bullets)]} ({i})" for i in range(2 * cloze._TEXTS_PE
 assert cloze._processes(len(texts)) == min(2, len(os.sched_getaffinity(0)))
 assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
 assert sum(map(len, cloze.find_all(texts))) > len(texts) // 2
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # copies then leave no status to read
+assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
 stop = threading.Event()
 threading.Thread(target=stop.wait).start()
 assert cloze._processes(len(texts)) == 1  # another thread: no fork

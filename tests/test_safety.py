@@ -170,6 +170,12 @@ except ValueError as e:
 else:
     raise AssertionError("the failure was lost")
 assert (folder / "c.lock").read_text() == "before"
+
+import signal
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # how a copy ends is then unknown: written here
+with FilesAside([(folder / "c.lock", iter(["after"]))]) as aside:
+    aside.commit()
+assert (folder / "c.lock").read_text() == "after"
 assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock"]
 """
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ._fork import forkable
+from ._fork import forkable, shared_out
 from .schema import ClozeOptions, Kind
 
 DEFAULT = ClozeOptions()
@@ -198,8 +198,9 @@ class _Patterns:
 _DIGITS_OF_A_DATE = r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th)?[\s\-–—]|[0-9]{1,4}\s?[a-z])"
 _DATES = re.compile(rf"{_DIGITS_OF_A_DATE}(?:{_BETWEEN}|(?P<date>{_DATE}))", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
-# Every date has an ASCII digit within its first 20 characters ("between september 1939").
-_DIGIT_WITHIN = 20
+# The date words a date can start with lie within this many characters of its first digit:
+# up to three of them, "between september of 1939" being the longest.
+_DIGIT_WITHIN = 24
 _OPENING = "([{\"'“‘"
 # Words a date can start with before its first digit.
 _DATE_WORDS = frozenset(
@@ -317,22 +318,10 @@ def find_all(texts: Sequence[str], options: ClozeOptions = DEFAULT) -> list[list
     processes = _processes(len(texts))
     if processes == 1:
         return _scan(texts, options)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     size = -(-len(texts) // processes)
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    fork = multiprocessing.get_context("fork")
-    try:
-        with ProcessPoolExecutor(len(chunks) - 1, mp_context=fork) as pool:
-            others = [pool.submit(_scan, chunk, options) for chunk in chunks[1:]]
-            found = _scan(chunks[0], options)
-            for other in others:
-                found += other.result()
-    except (OSError, BrokenProcessPool):  # no process to share with after all (or it died)
-        return _scan(texts, options)
-    return found
+    scan = functools.partial(_scan, options=options)
+    return [spans for found in shared_out(scan, chunks) for spans in found]
 
 
 # Below this many texts a share, starting a process costs more than it saves.

@@ -388,13 +388,17 @@ class FilesAside:
         self._discard()
 
     def _wait(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:  # SIGCHLD ignored: how the copy ended is unknown
+            status = 1
         self.pid = 0
         return status
 
     def _discard(self) -> None:
         if self.pid:
-            os.kill(self.pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
             self._wait()
         for tmp in self.temps:
             with suppress(OSError):

@@ -1,32 +1,27 @@
 """Read a ``cards.toml`` into a :class:`~deckforge.schema.Source`, locating every mistake.
 
 TOML is parsed by rtoml (Rust, several times faster than a Python parser on a large deck). A file
-it rejects is parsed again by tomli (stdlib ``tomllib`` from Python 3.14, where it reports line
-and column), whose error is the one reported, or whose data is used if it reads the file after
-all: what deckforge accepts is what ``tomllib`` accepts. When the data does not fit the schema,
-the file is parsed once more with tree-sitter's TOML grammar, which keeps the position of every
-key and value, to point at each problem.
+it rejects, or one it would read differently, is parsed by tomli (the stdlib's ``tomllib``, as
+released on its own and kept up to date), whose error, with line and column, is the one
+reported: what deckforge accepts, and how it reads it, is tomli's. When the data does not fit
+the schema, the file is parsed once more with tree-sitter's TOML grammar, which keeps the
+position of every key and value, to point at each problem.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 import rtoml
+import tomli
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, SourceError
 from .schema import Shared, Source, repeats
-
-if sys.version_info >= (3, 14):
-    import tomllib
-else:
-    import tomli as tomllib
 
 Loc = tuple[str | int, ...]
 # The largest source read: 100,000 bullets take about 15 MiB.
@@ -105,7 +100,7 @@ def _read(path: str) -> str:
 def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
     try:
         data = _toml(text)
-    except tomllib.TOMLDecodeError as e:
+    except tomli.TOMLDecodeError as e:
         where = _Locator(text).section_at(e.lineno - 1)
         raise SourceError([Problem(path, e.lineno, e.colno, where, e.msg)]) from None
     except RecursionError as e:  # tomli's own limit on nesting, raised without a position
@@ -132,12 +127,14 @@ def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
 
 
 def _toml(text: str) -> dict[str, Any]:
-    if not text.startswith("\ufeff"):  # the one thing rtoml reads and tomllib does not
+    # rtoml reads two things otherwise than tomli: a second byte order mark (tomli refuses it),
+    # and the \r of a Windows line end inside a multi-line string (tomli drops it)
+    if not text.startswith("\ufeff") and "\r" not in text:
         try:
             return rtoml.loads(text)
-        except rtoml.TomlParsingError:
+        except ValueError:  # a mistake, or text it cannot encode (a lone surrogate)
             pass
-    return tomllib.loads(text)
+    return tomli.loads(text)
 
 
 def _missing_files(source: Source, folder: Path) -> list[dict[str, Any]]:
@@ -252,8 +249,8 @@ class _Locator:
         text = self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
         if node.type == "quoted_key":
             try:
-                return list(tomllib.loads(f"{text} = 0"))
-            except tomllib.TOMLDecodeError:
+                return list(tomli.loads(f"{text} = 0"))
+            except tomli.TOMLDecodeError:
                 return [text]
         return [text]
 
