@@ -148,7 +148,7 @@ assert forkable()  # a process of its own, with one thread: the files are writte
 folder = Path(sys.argv[1])
 pieces = ["caf\\u00e9 ", b"\\x00bytes\\n"] * 1000
 with FilesAside([(folder / "a.lock", iter(pieces)), (folder / "b.lock", iter(pieces))]) as aside:
-    assert aside.pid > 0
+    assert aside.copy is not None and aside.copy.pid > 0
     aside.commit()
 expected = "".join(p if isinstance(p, str) else p.decode() for p in pieces).encode()
 assert (folder / "a.lock").read_bytes() == (folder / "b.lock").read_bytes() == expected
@@ -172,7 +172,7 @@ else:
 assert (folder / "c.lock").read_text() == "before"
 
 import signal
-signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # how a copy ends is then unknown: written here
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # no exit status to read: the copy's result tells
 with FilesAside([(folder / "c.lock", iter(["after"]))]) as aside:
     aside.commit()
 assert (folder / "c.lock").read_text() == "after"

@@ -30,7 +30,7 @@ def shared_out(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
     the same time by a copy of this process, whose result comes back through a pipe. An item
     whose copy could not start, or failed, is done here; a copy whose parent dies stops when
     its item is done."""
-    copies = [_Copy(function, item) for item in items[1:]]
+    copies = [Copy(function, item) for item in items[1:]]
     try:
         results = [function(items[0])]
         for item, copy in zip(items[1:], copies, strict=True):
@@ -42,7 +42,7 @@ def shared_out(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
             copy.stop()
 
 
-class _Copy(Generic[T, R]):
+class Copy(Generic[T, R]):
     """A copy of this process doing ``function(item)`` (``pid`` 0: none could start)."""
 
     def __init__(self, function: Callable[[T], R], item: T) -> None:

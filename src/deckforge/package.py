@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import tempfile
 import zipfile
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ._fork import forkable
+from ._fork import Copy, forkable
 from .errors import PackageError
 from .identity import build_time, deck_id_for
 from .notes import CLOZE_FIELDS, QA_FIELDS, Note
@@ -345,7 +344,7 @@ class FilesAside:
     def __init__(self, files: Sequence[tuple[Path, Iterable[str | bytes]]]) -> None:
         self.files = files
         self.temps: list[str] = []
-        self.pid = 0
+        self.copy: Copy[None, bool] | None = None
 
     def __enter__(self) -> FilesAside:
         if not forkable():
@@ -355,24 +354,21 @@ class FilesAside:
                 fd, tmp = _temporary_beside(target)
                 os.close(fd)
                 self.temps.append(tmp)
-            self.pid = os.fork()
-        except OSError:  # no room or no process: commit() writes the files itself
+        except OSError:  # no room: commit() writes the files itself
             self._discard()
             return self
-        if self.pid == 0:  # the copy: write, then leave without running any of this one's code
-            status = 1
-            try:
-                for tmp, (_, pieces) in zip(self.temps, self.files, strict=True):
-                    with open(tmp, "wb") as f:
-                        _write_all(f, pieces)
-                        _on_disk(f)
-                status = 0
-            finally:
-                os._exit(status)
+        self.copy = Copy(self._write_temporaries, None)
         return self
 
+    def _write_temporaries(self, _: None) -> bool:
+        for tmp, (_target, pieces) in zip(self.temps, self.files, strict=True):
+            with open(tmp, "wb") as f:
+                _write_all(f, pieces)
+                _on_disk(f)
+        return True
+
     def commit(self) -> None:
-        if self.pid and self._wait() == 0:
+        if self.copy is not None and self.copy.result():
             for tmp, (target, _) in zip(self.temps, self.files, strict=True):
                 try:
                     _in_place(tmp, target)
@@ -387,19 +383,9 @@ class FilesAside:
     def __exit__(self, *exc_info: object) -> None:
         self._discard()
 
-    def _wait(self) -> int:
-        try:
-            _, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:  # SIGCHLD ignored: how the copy ended is unknown
-            status = 1
-        self.pid = 0
-        return status
-
     def _discard(self) -> None:
-        if self.pid:
-            with suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            self._wait()
+        if self.copy is not None:
+            self.copy.stop()
         for tmp in self.temps:
             with suppress(OSError):
                 os.unlink(tmp)
