@@ -34,6 +34,28 @@ def test_the_command_line_starts_without_the_heavy_modules() -> None:
     assert out.stdout == "[]\n"
 
 
+def test_check_validates_without_building_anything(tmp_path: Path) -> None:
+    # check is the quick one: nothing of the cloze engine, the notes or the packaging
+    (tmp_path / "cards.toml").write_text(
+        '[deck]\nname = "D"\n[[cards]]\ntitle = "a"\nbullets = ["signed in 1926"]\n'
+        '[[cards]]\ntitle = "b"\nbullets = ["treaty of berlin", "1929 to 1932"]\n',
+        encoding="utf-8",
+    )
+    code = (
+        "import sys, atexit\n"
+        "atexit.register(lambda: print(sorted(m for m in sys.modules if m in "
+        "('deckforge.cloze', 'deckforge.notes', 'deckforge.identity', 'deckforge.package', "
+        "'genanki', 'tree_sitter', 'anki', 'tomlkit'))))\n"
+        "sys.argv = ['deckforge', 'check', 'cards.toml']\n"
+        "from deckforge.cli import main\n"
+        "main()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert (out.returncode, out.stdout) == (0, "cards.toml: ok, 2 cards, 3 bullets\n[]\n")
+
+
 def test_script_a_deck_in_code(tmp_path: Path, collection: Any) -> None:
     source = deckforge.Source(
         deck=deckforge.Deck(name="Chemistry::Atoms", tags=["science"]),

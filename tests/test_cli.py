@@ -49,7 +49,7 @@ def test_build_several_sources_into_a_folder(runner: CliRunner, tmp_path: Path) 
 
 def test_check_validates_without_writing(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["check"])
-    assert (result.exit_code, result.stdout) == (0, "cards.toml: ok, 26 cards, 64 notes\n")
+    assert (result.exit_code, result.stdout) == (0, "cards.toml: ok, 26 cards, 94 bullets\n")
     assert not (tmp_path / "dist").exists()
 
 
