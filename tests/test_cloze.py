@@ -262,6 +262,13 @@ assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
 assert sum(map(len, cloze.find_all(texts))) > len(texts) // 2
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # copies then leave no status to read
 assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
+signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+# out of file descriptors at any step of starting a copy: its share is done here
+from tests.descriptors import only_free
+expected = cloze._scan(texts, cloze.DEFAULT)
+for free in range(5):
+    with only_free(free):
+        assert cloze.find_all(texts) == expected
 stop = threading.Event()
 threading.Thread(target=stop.wait).start()
 assert cloze._processes(len(texts)) == 1  # another thread: no fork

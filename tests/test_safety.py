@@ -177,10 +177,74 @@ with FilesAside([(folder / "c.lock", iter(["after"]))]) as aside:
     aside.commit()
 assert (folder / "c.lock").read_text() == "after"
 assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock"]
+signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+# a lock that cannot be written: the package it goes with does not replace the old one
+import deckforge
+old = deckforge.loads('[deck]\\nname = "D"\\n[[cards]]\\ntitle = "t"\\nbullets = ["in 1926"]\\n')
+new = deckforge.loads('[deck]\\nname = "D"\\n[[cards]]\\ntitle = "u"\\nbullets = ["in 1927"]\\n')
+package = folder / "d.apkg"
+deckforge.export(old.deck, deckforge.transform(old), package)
+before = package.read_bytes()
+try:
+    with FilesAside([(folder / "c.lock", failing())]) as aside:
+        deckforge.export_bundle(
+            [(new.deck, deckforge.transform(new))], package, before_replace=aside.ready
+        )
+except ValueError:
+    pass
+else:
+    raise AssertionError("the failure was lost")
+assert package.read_bytes() == before
+assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock", "d.apkg"]
+
+# out of file descriptors at any step: written, or an error to report, and nothing left behind
+from deckforge.errors import PackageError
+from tests.descriptors import only_free
+outcomes = set()
+for free in range(8):
+    try:
+        with only_free(free), FilesAside([(folder / "e.lock", iter([str(free)]))]) as aside:
+            aside.commit()
+        outcomes.add("written")
+        assert (folder / "e.lock").read_text() == str(free)
+    except PackageError as e:
+        outcomes.add("refused")
+        assert "Too many open files" in str(e), e
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+assert outcomes == {"written", "refused"}, outcomes
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="copies of a process: Linux")
 def test_lock_files_written_aside_are_put_in_place_only_on_commit(tmp_path: Path) -> None:
     # in a process of its own: this one may run threads (Anki's), and then nothing is forked
-    subprocess.run([sys.executable, "-c", FILES_ASIDE, str(tmp_path)], check=True)
+    root = Path(__file__).parent.parent
+    subprocess.run([sys.executable, "-c", FILES_ASIDE, str(tmp_path)], cwd=root, check=True)
+
+
+def test_a_build_that_cannot_write_its_lock_file_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "cards.toml"
+    first = Source(deck=Deck(name="D"), cards=[Card(title="t", bullets=["signed in 1926"])])
+    source.write_text(dump_source(first), encoding="utf-8")
+    package = deckforge.build(source, tmp_path / "dist").package.path
+    before = {path: path.read_bytes() for path in (package, tmp_path / "cards.lock")}
+    second = Source(deck=Deck(name="D"), cards=[*first.cards, Card(title="u", bullets=["1927"])])
+    source.write_text(dump_source(second), encoding="utf-8")
+
+    def full(f: object, pieces: object) -> None:  # the lock file only: the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(deckforge.package, "_write_all", full)
+    with pytest.raises(deckforge.PackageError, match=r"cards\.lock: No space left on device"):
+        deckforge.build(source, tmp_path / "dist")
+    assert {path: path.read_bytes() for path in before} == before
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "cards.lock",
+        "cards.toml",
+        "dist",
+        "dist/.deckforge.lock",
+        "dist/d.apkg",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import signal
@@ -15,9 +16,10 @@ R = TypeVar("R")
 
 
 def forkable() -> bool:
-    """True on Linux, in a process that runs a single thread: a copy of a process that runs
-    others inherits the locks they held at that moment, held for ever."""
-    if not sys.platform.startswith("linux"):
+    """True on Linux, in a process that runs a single thread (a copy of a process that runs
+    others inherits the locks they held at that moment, held for ever), where a process can
+    hold a copy by a pidfd (Linux 5.4 and later)."""
+    if not sys.platform.startswith("linux") or not _pidfds():
         return False
     try:
         return len(os.listdir("/proc/self/task")) == 1
@@ -25,13 +27,23 @@ def forkable() -> bool:
         return False
 
 
+@functools.cache
+def _pidfds() -> bool:
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
+
+
 def shared_out(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """``[function(item) for item in items]``, the first item done here and each other one at
     the same time by a copy of this process, whose result comes back through a pipe. An item
     whose copy could not start, or failed, is done here; a copy whose parent dies stops when
     its item is done."""
-    copies = [Copy(function, item) for item in items[1:]]
+    copies: list[Copy[T, R]] = []
     try:
+        copies += (Copy(function, item) for item in items[1:])
         results = [function(items[0])]
         for item, copy in zip(items[1:], copies, strict=True):
             result = copy.result()
@@ -43,28 +55,55 @@ def shared_out(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 
 class Copy(Generic[T, R]):
-    """A copy of this process doing ``function(item)`` (``pid`` 0: none could start)."""
+    """A copy of this process doing ``function(item)`` (``pid`` 0: none could start).
+
+    It is held by a pidfd, not by its process id: whoever reaps it (SIGCHLD ignored, or a
+    handler of the caller's), ``stop()`` can never signal another process given the same id.
+    """
 
     def __init__(self, function: Callable[[T], R], item: T) -> None:
-        self.pid, self.read = 0, -1
-        read, write = os.pipe()
+        self.pid, self.pidfd, self.read = 0, -1, -1
         try:
-            self.pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
+            read, write = os.pipe()
+        except OSError:  # out of file descriptors
             return
-        if self.pid == 0:  # the copy: do the item, send the result, leave without running more
+        # Signals wait while the copy starts: it takes them only inside the try that ends in
+        # os._exit (a Ctrl-C caught before that would run the caller's code in the copy, and
+        # release the caller's locks from there).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = -1
+        if pid == 0:  # the copy: do the item, send the result, leave without running more
             status = 1
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 os.close(read)
                 with os.fdopen(write, "wb") as pipe:
                     pickle.dump(function(item), pipe, pickle.HIGHEST_PROTOCOL)
                 status = 0
             finally:
                 os._exit(status)
-        os.close(write)
-        self.read = read
+        try:
+            if pid > 0:
+                self.pid, self.read = pid, read
+                self._hold()
+            else:
+                os.close(read)
+        finally:
+            os.close(write)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _hold(self) -> None:
+        try:
+            self.pidfd = os.pidfd_open(self.pid)
+        except OSError:  # no descriptor left for it: the copy, just started, stops at once
+            os.kill(self.pid, signal.SIGKILL)
+            with suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+            self.stop()
 
     def result(self) -> tuple[R] | None:
         """The copy's result (in a tuple), or None if it has none."""
@@ -74,11 +113,12 @@ class Copy(Generic[T, R]):
             self.read = -1
             data = pipe.read()
         try:
-            _, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:  # SIGCHLD ignored: the result itself tells if it is whole
-            status = 0
-        self.pid = 0
-        if status:
+            ended = os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
+        except ChildProcessError:  # reaped by someone else: the result itself tells if it is whole
+            ended = None
+        self.pid = 0  # ended and reaped: nothing left to stop
+        self.stop()
+        if ended is not None and (ended.si_code, ended.si_status) != (os.CLD_EXITED, 0):
             return None
         try:
             return (pickle.loads(data),)
@@ -86,12 +126,14 @@ class Copy(Generic[T, R]):
             return None
 
     def stop(self) -> None:
+        """Stop the copy if it still runs, and let go of it."""
         if self.pid:
             with suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             with suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
+                os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
             self.pid = 0
-        if self.read >= 0:
-            os.close(self.read)
-            self.read = -1
+        for fd in (self.pidfd, self.read):
+            if fd >= 0:
+                os.close(fd)
+        self.pidfd = self.read = -1

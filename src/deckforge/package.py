@@ -255,8 +255,14 @@ def export_bundle(
     path: str | os.PathLike[str],
     media: Mapping[str, str | os.PathLike[str]] | None = None,
     progress: Progress | None = None,
+    *,
+    before_replace: Callable[[], None] | None = None,
 ) -> PackageInfo:
-    """Write several decks and their notes as one Anki package at *path* (see :func:`export`)."""
+    """Write several decks and their notes as one Anki package at *path* (see :func:`export`).
+
+    *before_replace* is called once the package is complete, just before it replaces *path*:
+    if it raises, *path* is left as it was.
+    """
     target, files = Path(path), dict(media or {})
     names = sorted(files)  # a fixed order: the same notes and media give the same bytes
     try:
@@ -264,13 +270,16 @@ def export_bundle(
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
             database = Path(tmp) / "collection.anki2"
             cards = write_collection(database, parts, progress)
-            with atomic_file(target) as f, zipfile.ZipFile(f, "w") as zf:
-                _add(zf, "collection.anki2", database)
-                index = {str(i): name for i, name in enumerate(names)}
-                with zf.open(_entry("media"), "w") as entry:
-                    entry.write(json.dumps(index).encode())
-                for i, name in enumerate(names):
-                    _add(zf, str(i), Path(files[name]))
+            with atomic_file(target) as f:
+                with zipfile.ZipFile(f, "w") as zf:
+                    _add(zf, "collection.anki2", database)
+                    index = {str(i): name for i, name in enumerate(names)}
+                    with zf.open(_entry("media"), "w") as entry:
+                        entry.write(json.dumps(index).encode())
+                    for i, name in enumerate(names):
+                        _add(zf, str(i), Path(files[name]))
+                if before_replace is not None:
+                    before_replace()
     except OSError as e:
         raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
     return PackageInfo(target, sum(len(n) for _, n in parts), cards)
@@ -336,49 +345,72 @@ class FilesAside:
     """Files written while this process goes on with other work: by a copy of it (a fork,
     where :func:`~deckforge._fork.forkable`), into temporary files beside their targets.
 
-    ``commit()`` puts each in place atomically, as :func:`write_lines` would (or, with no copy
-    to write them, or if it failed, writes them itself); leaving the ``with`` block without a
-    commit throws them away.
+    ``ready()`` waits until every file is written and on disk (writing them here if there is
+    no copy, or it failed) and raises any error; ``commit()`` then puts each in place
+    atomically. Leaving the ``with`` block without a commit throws them away.
     """
 
     def __init__(self, files: Sequence[tuple[Path, Iterable[str | bytes]]]) -> None:
         self.files = files
         self.temps: list[str] = []
-        self.copy: Copy[None, bool] | None = None
+        self.copy: Copy[list[int], bool] | None = None
+        self.written = False
 
     def __enter__(self) -> FilesAside:
         if not forkable():
             return self
+        fds: list[int] = []
         try:
             for target, _ in self.files:
                 fd, tmp = _temporary_beside(target)
-                os.close(fd)
+                fds.append(fd)
                 self.temps.append(tmp)
-        except OSError:  # no room: commit() writes the files itself
+            # the copy writes through these descriptors: once they are deleted here, a copy
+            # that outlives them cannot make the files again
+            self.copy = Copy(self._write_temporaries, fds)
+        except BaseException as e:
             self._discard()
-            return self
-        self.copy = Copy(self._write_temporaries, None)
+            if not isinstance(e, OSError):
+                raise
+            # no room: ready() writes the files itself
+        finally:
+            for fd in fds:
+                os.close(fd)
         return self
 
-    def _write_temporaries(self, _: None) -> bool:
-        for tmp, (_target, pieces) in zip(self.temps, self.files, strict=True):
-            with open(tmp, "wb") as f:
+    def _write_temporaries(self, fds: list[int]) -> bool:
+        for fd, (_target, pieces) in zip(fds, self.files, strict=True):
+            with open(fd, "wb") as f:
                 _write_all(f, pieces)
                 _on_disk(f)
         return True
 
-    def commit(self) -> None:
-        if self.copy is not None and self.copy.result():
-            for tmp, (target, _) in zip(self.temps, self.files, strict=True):
+    def ready(self) -> None:
+        """Wait until every file is written and on disk; raise if one cannot be."""
+        if self.written:
+            return
+        if self.copy is None or not self.copy.result():
+            self._discard()
+            for target, pieces in self.files:  # here then, reporting any error as it happens
                 try:
-                    _in_place(tmp, target)
+                    fd, tmp = _temporary_beside(target)
+                    self.temps.append(tmp)
+                    with os.fdopen(fd, "wb") as f:
+                        _write_all(f, pieces)
+                        _on_disk(f)
                 except OSError as e:
                     raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
-            self.temps = []
-            return
-        self._discard()
-        for target, pieces in self.files:  # here then, reporting any error as it happens
-            write_lines(target, pieces)
+        self.written = True
+
+    def commit(self) -> None:
+        """Put every file in place (after :meth:`ready`, if it has not been called)."""
+        self.ready()
+        for tmp, (target, _) in zip(self.temps, self.files, strict=True):
+            try:
+                _in_place(tmp, target)
+            except OSError as e:
+                raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
+        self.temps = []
 
     def __exit__(self, *exc_info: object) -> None:
         self._discard()
@@ -386,6 +418,7 @@ class FilesAside:
     def _discard(self) -> None:
         if self.copy is not None:
             self.copy.stop()
+            self.copy = None
         for tmp in self.temps:
             with suppress(OSError):
                 os.unlink(tmp)

@@ -174,10 +174,11 @@ def build_bundle(
             k: v for path, source in sources.items() for k, v in media_files(source, path).items()
         }
         parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
-        # the lock files are written meanwhile, and put in place once the package is
+        # the lock files are written meanwhile; the package replaces the old one only once
+        # they are written, and they are put in place right after it
         locks = [(lock_path(path), dump_lock(changes.lock)) for path, (_, changes) in plans.items()]
         with FilesAside(locks) as aside:
-            info = export_bundle(parts, target, media, progress)
+            info = export_bundle(parts, target, media, progress, before_replace=aside.ready)
             aside.commit()
     return [
         BuildResult(path, info, tuple(notes), changes) for path, (notes, changes) in plans.items()
