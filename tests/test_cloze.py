@@ -264,11 +264,27 @@ signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # copies then leave no status to 
 assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 # out of file descriptors at any step of starting a copy: its share is done here
-from tests.descriptors import only_free
+from tests.processes import left_over, only_free
 expected = cloze._scan(texts, cloze.DEFAULT)
+before = left_over()
 for free in range(5):
     with only_free(free):
         assert cloze.find_all(texts) == expected
+    assert left_over() == before
+# a Ctrl-C while a copy starts: raised here, and the copy stopped
+fork = os.fork
+def interrupted_fork():
+    os.kill(os.getpid(), signal.SIGINT)
+    return fork()
+os.fork = interrupted_fork
+try:
+    cloze.find_all(texts)
+except KeyboardInterrupt:
+    pass
+else:
+    raise AssertionError("the Ctrl-C was lost")
+os.fork = fork
+assert left_over() == before
 stop = threading.Event()
 threading.Thread(target=stop.wait).start()
 assert cloze._processes(len(texts)) == 1  # another thread: no fork

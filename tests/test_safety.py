@@ -200,8 +200,9 @@ assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock"
 
 # out of file descriptors at any step: written, or an error to report, and nothing left behind
 from deckforge.errors import PackageError
-from tests.descriptors import only_free
+from tests.processes import left_over, only_free
 outcomes = set()
+before = left_over()
 for free in range(8):
     try:
         with only_free(free), FilesAside([(folder / "e.lock", iter([str(free)]))]) as aside:
@@ -212,7 +213,12 @@ for free in range(8):
         outcomes.add("refused")
         assert "Too many open files" in str(e), e
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert left_over() == before
 assert outcomes == {"written", "refused"}, outcomes
+with FilesAside([(folder / "e.lock", iter(["twice"]))]) as aside:
+    aside.commit()
+    aside.commit()  # nothing more to do
+assert (folder / "e.lock").read_text() == "twice"
 """
 
 

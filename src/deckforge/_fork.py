@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -27,11 +26,10 @@ def forkable() -> bool:
         return False
 
 
-@functools.cache
 def _pidfds() -> bool:
     try:
         os.close(os.pidfd_open(os.getpid()))
-    except OSError:
+    except (AttributeError, OSError):  # not this system's, or no descriptor free: no copy now
         return False
     return True
 
@@ -64,46 +62,35 @@ class Copy(Generic[T, R]):
     def __init__(self, function: Callable[[T], R], item: T) -> None:
         self.pid, self.pidfd, self.read = 0, -1, -1
         try:
-            read, write = os.pipe()
-        except OSError:  # out of file descriptors
-            return
-        # Signals wait while the copy starts: it takes them only inside the try that ends in
-        # os._exit (a Ctrl-C caught before that would run the caller's code in the copy, and
-        # release the caller's locks from there).
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-        try:
-            pid = os.fork()
-        except OSError:
-            pid = -1
-        if pid == 0:  # the copy: do the item, send the result, leave without running more
-            status = 1
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                os.close(read)
-                with os.fdopen(write, "wb") as pipe:
-                    pickle.dump(function(item), pipe, pickle.HIGHEST_PROTOCOL)
-                status = 0
-            finally:
-                os._exit(status)
-        try:
-            if pid > 0:
-                self.pid, self.read = pid, read
-                self._hold()
-            else:
-                os.close(read)
-        finally:
-            os.close(write)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-    def _hold(self) -> None:
-        try:
-            self.pidfd = os.pidfd_open(self.pid)
-        except OSError:  # no descriptor left for it: the copy, just started, stops at once
-            os.kill(self.pid, signal.SIGKILL)
-            with suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
-            self.pid = 0
+            self._start(function, item)
+        except BaseException as e:
             self.stop()
+            if not isinstance(e, OSError):  # out of descriptors or processes: no copy
+                raise
+
+    def _start(self, function: Callable[[T], R], item: T) -> None:
+        held: list[int] = []  # this process's descriptors to close once the copy has started
+        try:
+            self.read, write = os.pipe()
+            held.append(write)
+            held.append(os.dup(write))  # keeps a descriptor free for the pidfd
+            # Signals wait while the copy starts: it takes them only inside the try that ends
+            # in os._exit (a Ctrl-C caught before that would run the caller's code in the
+            # copy, and release the caller's locks from there).
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # as it is, to restore
+            try:
+                signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+                self.pid = os.fork()
+                if self.pid == 0:
+                    _run(function, item, write, mask)
+                os.close(held.pop())
+                with suppress(ProcessLookupError):  # ended, and reaped by someone else already
+                    self.pidfd = os.pidfd_open(self.pid)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal meanwhile: raised here
+        finally:
+            for fd in held:
+                os.close(fd)
 
     def result(self) -> tuple[R] | None:
         """The copy's result (in a tuple), or None if it has none."""
@@ -112,11 +99,11 @@ class Copy(Generic[T, R]):
         with os.fdopen(self.read, "rb") as pipe:
             self.read = -1
             data = pipe.read()
-        try:
-            ended = os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
-        except ChildProcessError:  # reaped by someone else: the result itself tells if it is whole
-            ended = None
-        self.pid = 0  # ended and reaped: nothing left to stop
+        ended = None  # unknown when someone else reaped it: the result itself tells if whole
+        if self.pidfd >= 0:
+            with suppress(ChildProcessError):
+                ended = os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
+        self.pid = 0  # ended: nothing left to stop
         self.stop()
         if ended is not None and (ended.si_code, ended.si_status) != (os.CLD_EXITED, 0):
             return None
@@ -127,13 +114,25 @@ class Copy(Generic[T, R]):
 
     def stop(self) -> None:
         """Stop the copy if it still runs, and let go of it."""
-        if self.pid:
+        if self.pid and self.pidfd >= 0:
             with suppress(ProcessLookupError):
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             with suppress(ChildProcessError):
                 os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
-            self.pid = 0
+        self.pid = 0
         for fd in (self.pidfd, self.read):
             if fd >= 0:
                 os.close(fd)
         self.pidfd = self.read = -1
+
+
+def _run(function: Callable[[T], R], item: T, write: int, mask: Iterable[int]) -> NoReturn:
+    """In the copy: do the item, send the result, leave without running any more code."""
+    status = 1
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        with os.fdopen(write, "wb") as pipe:
+            pickle.dump(function(item), pipe, pickle.HIGHEST_PROTOCOL)
+        status = 0
+    finally:
+        os._exit(status)

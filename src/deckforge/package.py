@@ -410,7 +410,7 @@ class FilesAside:
                 _in_place(tmp, target)
             except OSError as e:
                 raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
-        self.temps = []
+        self.files, self.temps = (), []  # all in place: a second commit has nothing to do
 
     def __exit__(self, *exc_info: object) -> None:
         self._discard()

@@ -1,4 +1,4 @@
-"""Running out of file descriptors, on purpose."""
+"""For tests of the copies of a process: running out of file descriptors, and what is left."""
 
 from __future__ import annotations
 
@@ -27,3 +27,13 @@ def only_free(count: int) -> Iterator[None]:
         for fd in held[count:]:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+
+
+def left_over() -> tuple[list[str], bool]:
+    """This process's open file descriptors, and whether it has a child (running, or ended
+    and not yet waited for)."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return sorted(os.listdir("/proc/self/fd")), False
+    return sorted(os.listdir("/proc/self/fd")), True
