@@ -341,6 +341,13 @@ def _write_all(f: BinaryIO, pieces: Iterable[str | bytes]) -> None:
         f.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
 
 
+def _write_to(fd: int, pieces: Iterable[str | bytes]) -> None:
+    """Write *pieces* into the open file *fd*, sync it to disk and close it."""
+    with open(fd, "wb") as f:
+        _write_all(f, pieces)
+        _on_disk(f)
+
+
 class FilesAside:
     """Files written while this process goes on with other work: by a copy of it (a fork,
     where :func:`~deckforge._fork.forkable`), into temporary files beside their targets.
@@ -380,9 +387,7 @@ class FilesAside:
 
     def _write_temporaries(self, fds: list[int]) -> bool:
         for fd, (_target, pieces) in zip(fds, self.files, strict=True):
-            with open(fd, "wb") as f:
-                _write_all(f, pieces)
-                _on_disk(f)
+            _write_to(fd, pieces)
         return True
 
     def ready(self) -> None:
@@ -395,9 +400,7 @@ class FilesAside:
                 try:
                     fd, tmp = _temporary_beside(target)
                     self.temps.append(tmp)
-                    with os.fdopen(fd, "wb") as f:
-                        _write_all(f, pieces)
-                        _on_disk(f)
+                    _write_to(fd, pieces)
                 except OSError as e:
                     raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
         self.written = True
