@@ -430,13 +430,8 @@ class FilesAside:
 
 def write_atomic(target: Path, data: bytes) -> None:
     """Replace *target* with *data* (see :func:`atomic_file`)."""
-    write_lines(target, [data])
-
-
-def write_lines(target: Path, pieces: Iterable[str | bytes]) -> None:
-    """Replace *target* with the text or bytes *pieces*, written as they come."""
     try:
         with atomic_file(target) as f:
-            _write_all(f, pieces)
+            f.write(data)
     except OSError as e:
         raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
