@@ -97,43 +97,7 @@ def make_source(path: Path, bullets: int) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-GENANKI_SCRIPT = """
-import json, sys, time, genanki
-data = json.load(open(sys.argv[1], encoding="utf-8"))
-start = time.perf_counter()
-models = {kind: genanki.Model(**model) for kind, model in data["models"].items()}
-deck = genanki.Deck(1234567890, "Benchmark")
-for n in data["notes"]:
-    deck.add_note(genanki.Note(model=models[n["kind"]], fields=n["fields"], tags=n["tags"],
-                               guid=n["guid"]))
-genanki.Package(deck).write_to_file(sys.argv[2], timestamp=1800000000)
-print(time.perf_counter() - start)
-"""
-# The notes deckforge makes of a source, and its note types, as JSON for the script above (which
-# imports nothing of deckforge: it is genanki alone).
-DUMP_SCRIPT = """
-import json, sys, deckforge
-from deckforge import package
-notes = deckforge.transform(deckforge.load(sys.argv[1]))
-models = {
-    kind: {"model_id": m.model_id, "name": m.name, "fields": m.fields, "templates": m.templates,
-           "css": m.css, "model_type": m.model_type}
-    for kind, m in package._models().items()
-}
-notes = [{"kind": n.kind, "fields": list(n.fields), "tags": list(n.tags), "guid": n.guid}
-         for n in notes]
-json.dump({"models": models, "notes": notes}, open(sys.argv[2], "w", encoding="utf-8"))
-"""
-# What any command line built on click that validates with Pydantic pays before doing anything:
-# the two imported, one small model built, one value validated. ``check`` is timed against it.
-FLOOR_SCRIPT = """
-import click
-from pydantic import BaseModel
-class Card(BaseModel):
-    title: str
-    bullets: tuple[str, ...]
-Card(title="china 1924-29", bullets=["first united front"])
-"""
+HERE = Path(__file__).resolve().parent
 
 
 def measure(args: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -163,11 +127,11 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
 
     # the notes deckforge makes, for genanki to write again
     dump = folder / "notes.json"
-    subprocess.run([sys.executable, "-c", DUMP_SCRIPT, str(source), str(dump)], check=True)
+    subprocess.run([sys.executable, HERE / "dump_notes.py", source, dump], check=True)
     notes = len(json.loads(dump.read_text(encoding="utf-8"))["notes"])
 
     build = [*DECKFORGE, "build", "cards.toml", "--quiet"]
-    genanki = [sys.executable, "-c", GENANKI_SCRIPT, str(dump), str(folder / "genanki.apkg")]
+    genanki = [sys.executable, str(HERE / "genanki_build.py"), str(dump), str(folder / "g.apkg")]
     rounds = []
     for i in range(repeat):
         source.write_text(text, encoding="utf-8")
@@ -238,7 +202,7 @@ def main() -> None:
         a, b = rows[-2], rows[-1]
         scaling = (b["notes"] / b["deckforge_s"]) / (a["notes"] / a["deckforge_s"])
         print(f"notes/s at {b['bullets']} bullets is {scaling:.0%} of notes/s at {a['bullets']}")
-    floor = [sys.executable, "-c", FLOOR_SCRIPT]
+    floor = [sys.executable, str(HERE / "floor.py")]
     runs = startup(
         [[*DECKFORGE, "--version"], [*DECKFORGE, "check", "cards.toml"], floor], args.starts
     )

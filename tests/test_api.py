@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pydantic
+import pytest
+
 import deckforge
 
-from .conftest import import_package
+from .conftest import ROOT, import_package
 
 
 def test_public_names_are_exactly_all() -> None:
@@ -24,14 +28,22 @@ def test_public_names_are_exactly_all() -> None:
     assert set(deckforge._EXPORTS) == set(deckforge.__all__) - {"__version__"}
 
 
-def test_the_command_line_starts_without_the_heavy_modules() -> None:
-    code = (
-        "import sys, deckforge.cli; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('pydantic', 'genanki', 'tree_sitter', 'anki', 'tomlkit')))"
+def loaded(*args: str, cwd: Path) -> tuple[int, str]:
+    """Exit status and output of ``deckforge *args*``, which prints the slow modules it loaded."""
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.scripts.modules_loaded", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout == "[]\n"
+    return out.returncode, out.stdout
+
+
+def test_the_command_line_starts_without_the_heavy_modules(tmp_path: Path) -> None:
+    status, out = loaded("--version", cwd=tmp_path)
+    assert (status, out) == (0, f"deckforge, version {deckforge.__version__}\n[]\n")
 
 
 def test_check_validates_without_building_anything(tmp_path: Path) -> None:
@@ -41,19 +53,8 @@ def test_check_validates_without_building_anything(tmp_path: Path) -> None:
         '[[cards]]\ntitle = "b"\nbullets = ["treaty of berlin", "1929 to 1932"]\n',
         encoding="utf-8",
     )
-    code = (
-        "import sys, atexit\n"
-        "atexit.register(lambda: print(sorted(m for m in sys.modules if m in "
-        "('deckforge.cloze', 'deckforge.notes', 'deckforge.identity', 'deckforge.package', "
-        "'genanki', 'tree_sitter', 'anki', 'tomlkit'))))\n"
-        "sys.argv = ['deckforge', 'check', 'cards.toml']\n"
-        "from deckforge.cli import main\n"
-        "main()\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
-    )
-    assert (out.returncode, out.stdout) == (0, "cards.toml: ok, 2 cards, 3 bullets\n[]\n")
+    status, out = loaded("check", "cards.toml", cwd=tmp_path)
+    assert (status, out) == (0, "cards.toml: ok, 2 cards, 3 bullets\n['pydantic']\n")
 
 
 def test_script_a_deck_in_code(tmp_path: Path, collection: Any) -> None:
@@ -70,3 +71,22 @@ def test_script_a_deck_in_code(tmp_path: Path, collection: Any) -> None:
     log = import_package(collection, info.path)
     assert len(log.new) == 4
     assert "Chemistry::Atoms" in [d.name for d in collection.decks.all_names_and_ids()]
+
+
+def test_what_a_script_catches(tmp_path: Path) -> None:
+    # models built in code are validated as they are made, by Pydantic
+    with pytest.raises(pydantic.ValidationError, match="at least 1 item") as excinfo:
+        deckforge.Card(title="x", bullets=[])
+    assert isinstance(excinfo.value, ValueError)
+    # everything else is a DeckforgeError
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    for name in ("a", "b"):
+        (decks / f"{name}.toml").write_text(
+            '[deck]\nname = "Same"\n[[cards]]\ntitle = "t"\nbullets = ["b"]\n', encoding="utf-8"
+        )
+    with pytest.raises(deckforge.DeckforgeError, match=r"b\.toml: deck 'Same' would overwrite"):
+        deckforge.build_all([decks], tmp_path / "dist")
+    with pytest.raises(deckforge.DeckforgeError, match="names 2 decks"):
+        deckforge.diff(decks)
+    assert not (tmp_path / "dist").exists()

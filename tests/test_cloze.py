@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -248,54 +245,6 @@ def test_a_date_word_at_the_start_of_a_bullet_scanned_with_others() -> None:
         [t[s.start : s.end] for s in spans]
         for t, spans in zip(texts, cloze.find_all(texts), strict=True)
     ] == [[], ["sep 1939"], ["may 1940"]]
-
-
-SHARED_OUT = """
-import os, signal, threading
-from deckforge import cloze
-from tests.cloze_scores import corpus_files, labelled_bullets
-
-bullets = [text for path in corpus_files() for text, _ in labelled_bullets(path)]
-texts = [f"{bullets[i % len(bullets)]} ({i})" for i in range(2 * cloze._TEXTS_PER_PROCESS)]
-assert cloze._processes(len(texts)) == min(2, len(os.sched_getaffinity(0)))
-assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
-assert sum(map(len, cloze.find_all(texts))) > len(texts) // 2
-signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # copies then leave no status to read
-assert cloze.find_all(texts) == cloze._scan(texts, cloze.DEFAULT)
-signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-# out of file descriptors at any step of starting a copy: its share is done here
-from tests.processes import left_over, only_free
-expected = cloze._scan(texts, cloze.DEFAULT)
-before = left_over()
-for free in range(5):
-    with only_free(free):
-        assert cloze.find_all(texts) == expected
-    assert left_over() == before
-# a Ctrl-C while a copy starts: raised here, and the copy stopped
-fork = os.fork
-def interrupted_fork():
-    os.kill(os.getpid(), signal.SIGINT)
-    return fork()
-os.fork = interrupted_fork
-try:
-    cloze.find_all(texts)
-except KeyboardInterrupt:
-    pass
-else:
-    raise AssertionError("the Ctrl-C was lost")
-os.fork = fork
-assert left_over() == before
-stop = threading.Event()
-threading.Thread(target=stop.wait).start()
-assert cloze._processes(len(texts)) == 1  # another thread: no fork
-stop.set()
-"""
-
-
-def test_a_large_deck_is_shared_out_between_processes_and_finds_the_same() -> None:
-    # in a process of its own: this one may run threads (Anki's), and then nothing is shared
-    root = Path(__file__).parent.parent
-    subprocess.run([sys.executable, "-c", SHARED_OUT], cwd=root, check=True)
 
 
 DATE_PIECES = st.lists(

@@ -72,16 +72,22 @@ def test_a_folder_builds_one_package_per_deck(decks: Path) -> None:
         "revision-history.apkg",
         "revision-science.apkg",
     ]
-    assert sorted(p.name for p in decks.glob("*.lock")) == ["history.lock", "science.lock"]
+    # each deck's lock file, and the folder's build lock
+    assert sorted(p.name for p in decks.glob("*.lock")) == [
+        ".deckforge.lock",
+        "history.lock",
+        "science.lock",
+    ]
 
 
 def test_bundle_with_an_image_imports_into_anki(decks: Path, collection: Any) -> None:
     result = CliRunner().invoke(cli, ["build", "decks", "--bundle", "Revision", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert [(r["source"], r["package"]) for r in report] == [
-        ("decks/history.toml", "dist/revision.apkg"),
-        ("decks/science.toml", "dist/revision.apkg"),
+    # each source with its own notes and cards, in the one package
+    assert [(r["source"], r["package"], r["notes"], r["cards"]) for r in report] == [
+        ("decks/history.toml", "dist/revision.apkg", 3, 4),
+        ("decks/science.toml", "dist/revision.apkg", 2, 2),
     ]
     package = Path("dist/revision.apkg")
     assert package_entries(package) == ["collection.anki2", "media", "0"]
@@ -105,6 +111,67 @@ def test_bundle_with_an_image_imports_into_anki(decks: Path, collection: Any) ->
     assert "{{c1::munich conference}} {{c2::1938}} = G, F, B and Italy" in texts
     assert "dalton's atomic theory, {{c1::1808}}" in texts
     assert not any("treaty of nothing" in t for t in texts)
+
+
+def test_a_bundle_reports_each_source_with_its_own_notes(decks: Path) -> None:
+    result = CliRunner().invoke(cli, ["build", "decks", "--bundle", "Revision"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "dist/revision.apkg: 3 notes (1 question/answer, 2 cloze), 4 cards; "
+        "3 added, 0 updated, 0 unchanged, 0 removed\n"
+        "dist/revision.apkg: 2 notes (1 question/answer, 1 cloze), 2 cards; "
+        "2 added, 0 updated, 0 unchanged, 0 removed\n"
+    )
+
+
+def test_diff_and_preview_take_a_folder_as_build_does(decks: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "decks"]).exit_code == 0
+    (decks / "science.toml").write_text(SCIENCE.replace("1808", "1803"), encoding="utf-8")
+    diff = runner.invoke(cli, ["diff", "decks"])
+    assert (diff.exit_code, diff.stdout) == (
+        0,
+        "decks/history.toml: 0 added, 0 updated, 3 unchanged, 0 removed\n"
+        "decks/science.toml: 0 added, 2 updated, 0 unchanged, 0 removed\n"
+        '  updated  "atoms" (question/answer)\n'
+        "    - dalton's atomic theory, 1808\n"
+        "    + dalton's atomic theory, 1803\n"
+        '  updated  "atoms" (cloze)\n'
+        "    - dalton's atomic theory, 1808\n"
+        "    + dalton's atomic theory, 1803\n",
+    )
+    preview = runner.invoke(cli, ["preview", "decks"])
+    assert (preview.exit_code, preview.stdout) == (
+        0,
+        "poland  (2 bullets)\n"
+        "  [sep 1939]: G invaded P\n"
+        "  [munich conference] [1938] = G, F, B and Italy\n"
+        "atoms  (2 bullets)\n"
+        "  dalton's atomic theory, [1803]\n",
+    )
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("cards.toml").write_text(
+        '[deck]\nname = "One"\n[[cards]]\ntitle = "t"\nbullets = ["no date"]\n', "utf-8"
+    )
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check"]).stdout == "cards.toml: ok, 1 card, 1 bullet\n"
+    assert runner.invoke(cli, ["build"]).stdout == (
+        "dist/one.apkg: 1 note (1 question/answer, 0 cloze), 1 card; "
+        "1 added, 0 updated, 0 unchanged, 0 removed\n"
+    )
+    assert runner.invoke(cli, ["preview"]).stdout == "t  (1 bullet)\n"
+    Path("cards.toml").write_text(
+        '[deck]\nname = "One"\n[[cards]]\ntitle = "w"\nbullets = ["other words"]\n', "utf-8"
+    )
+    removed = runner.invoke(cli, ["diff"]).stdout
+    assert "\n1 note is no longer in the source. Anki keeps it" in removed
+    verified = runner.invoke(cli, ["verify", "dist/one.apkg"]).stdout
+    assert verified == (
+        "dist/one.apkg: 1 deck (One), 1 note, 1 card, 0 empty cards, 0 media files\n"
+    )
 
 
 def test_missing_or_escaping_images_are_located_errors(decks: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import deckforge
-from deckforge import SourceError, outline
+from deckforge import SourceError, start
 from deckforge.cli import cli
 
 from .conftest import DATA, SEED, UPDATE_GOLDEN
@@ -25,7 +25,7 @@ def test_corpora_are_not_empty() -> None:
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
 def test_outline_becomes_the_golden_cards_toml(path: Path) -> None:
-    text = outline.to_toml(outline.read(path))
+    text = start.read(path).to_toml()
     golden = path.with_suffix(".toml")
     if UPDATE_GOLDEN:
         golden.write_text(text, encoding="utf-8")
@@ -37,7 +37,7 @@ def test_outline_becomes_the_golden_cards_toml(path: Path) -> None:
 def test_bad_outline_names_its_lines(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(path.parent)
     with pytest.raises(SourceError) as excinfo:
-        outline.read(path.name)
+        start.read(path.name)
     message = str(excinfo.value) + "\n"
     golden = path.with_suffix(".err")
     if UPDATE_GOLDEN:
@@ -46,9 +46,7 @@ def test_bad_outline_names_its_lines(path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_seed_import_matches_the_committed_cards_toml() -> None:
-    imported = deckforge.loads(
-        outline.to_toml(outline.read(DATA / "seed" / "stalin-foreign-policy.txt"))
-    )
+    imported = deckforge.loads(start.read(DATA / "seed" / "stalin-foreign-policy.txt").to_toml())
     committed = deckforge.load(SEED)
     assert [(c.title, c.bullets) for c in imported.cards] == [
         (c.title, c.bullets) for c in committed.cards
@@ -56,8 +54,8 @@ def test_seed_import_matches_the_committed_cards_toml() -> None:
 
 
 def test_every_character_is_kept() -> None:
-    result = outline.parse('deck\n• a < b & c\n  • “quoted” — it’s {{odd}} :: \\ "x" <i>')
-    source = deckforge.loads(outline.to_toml(result))
+    result = start.parse('deck\n• a < b & c\n  • “quoted” — it’s {{odd}} :: \\ "x" <i>')
+    source = deckforge.loads(result.to_toml())
     assert source.cards[0].title == "a < b & c"
     assert source.cards[0].bullets == ('“quoted” — it’s {{odd}} :: \\ "x" <i>',)
 

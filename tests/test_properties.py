@@ -3,7 +3,6 @@
 - any deck the models accept builds, and imports into Anki with no empty card and every
   bullet's text intact, as typed (through Anki's own field storage and card rendering);
 - any bytes at all, given as a source file, give a deck or located errors, never a traceback;
-- a source reads as tomli reads it, though a faster parser reads it first;
 - the lock file is the JSON ``json.dumps`` writes, and reads back as it was;
 - a text is refused exactly when it holds a control character.
 """
@@ -19,9 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import tomli
-import tomlkit
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -29,7 +26,6 @@ import deckforge
 from deckforge import Card, Deck, Source, SourceError
 from deckforge.identity import MAX_MOD, Lock, LockedNote, dump_lock, read_lock
 from deckforge.schema import CONTROL
-from deckforge.source import _toml
 
 from .conftest import hostile_text, import_package
 
@@ -186,45 +182,6 @@ def test_the_lock_file_is_json_as_json_dumps_writes_it_and_reads_back(
     path = tmp_path_factory.mktemp("lock") / "cards.lock"
     path.write_text(written, encoding="utf-8")
     assert read_lock(path) == lock
-
-
-# Pieces of TOML syntax: strings of each kind and their escapes, tables, arrays, comments.
-TOML_PIECES = st.lists(
-    st.sampled_from(
-        ['"', "'", '"""', "'''", "\\", "\\n", "\\u00e9", "\\U0001F600", "\\x41", "\\e", "\n",
-         "\r\n", "\r", "\t", " ", "=", "[", "]", "{", "}", ",", "#", ".", "a", "b.c", "1", "-",
-         "1979-05-27", "07:32", "true", "[[cards]]", "[deck]", "title", "bullets", "\x7f",
-         "\x00", "\x1f", "é", "\u2028", "\ufeff"]
-    ),
-    max_size=25,
-).map("".join)  # fmt: skip
-TOML_DOCUMENTS = st.dictionaries(
-    st.text(min_size=1, max_size=5),
-    st.one_of(TEXT, st.lists(TEXT, max_size=4), st.dictionaries(TEXT, TEXT, max_size=2)),
-    max_size=4,
-).map(tomlkit.dumps)
-
-
-@settings(max_examples=1000, deadline=None)
-@given(
-    text=st.one_of(
-        TOML_PIECES, TOML_DOCUMENTS, SOURCE_BYTES.map(lambda b: b.decode("utf-8", "replace"))
-    )
-)
-@example(text="bullets = [\"\"\"one\r\ntwo\"\"\", '''three\r\nfour''']\r\n")  # Windows line ends
-@example(text="\ufeff\ufeffa = 1")
-@example(text='a = "\ud800"')
-def test_a_source_reads_as_tomli_reads_it(text: str) -> None:
-    # rtoml reads sources for speed: whatever it accepts, tomli must read the same way (what it
-    # rejects, or would read otherwise, is read by tomli, whose error is reported)
-    try:
-        expected: dict[str, Any] | None = tomli.loads(text)
-    except (tomli.TOMLDecodeError, RecursionError):
-        expected = None
-    try:
-        assert _toml(text) == expected
-    except (tomli.TOMLDecodeError, RecursionError):
-        assert expected is None
 
 
 @settings(max_examples=500, deadline=None)

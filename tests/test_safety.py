@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,15 +32,29 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(folder: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def build(
+    folder: Path, env: dict[str, str] | None = None, out: str = "dist"
+) -> subprocess.Popen[bytes]:
     """``deckforge build`` in *folder*, as a process of its own."""
     return subprocess.Popen(
-        [sys.executable, "-m", "deckforge", "build", "--quiet"],
+        [sys.executable, "-m", "deckforge", "build", "--quiet", "--out-dir", out],
         cwd=folder,
         env={**os.environ, "SOURCE_DATE_EPOCH": "1800000000", **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def running_in(folder: Path) -> list[str]:
+    """The command lines of the processes whose working folder is *folder*."""
+    found = []
+    for process in Path("/proc").iterdir():
+        try:
+            if process.name.isdigit() and Path(os.readlink(process / "cwd")) == folder:
+                found.append((process / "cmdline").read_text().replace("\0", " "))
+        except OSError:  # ended meanwhile, or not ours to see
+            continue
+    return found
 
 
 def readable(package: Path, lock: Path) -> None:
@@ -88,6 +103,7 @@ def test_a_build_killed_at_any_moment_loses_nothing(big: Path, tmp_path: Path) -
         time.sleep(rng.uniform(0.05, duration))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert running_in(big) == []  # nothing of the build lives on
         readable(package, lock)
         assert sha(package) in (before[0], after[0])
         assert sha(lock) in (before[1], after[1])
@@ -100,7 +116,7 @@ def test_a_build_killed_at_any_moment_loses_nothing(big: Path, tmp_path: Path) -
     # the next build clears what the killed ones left behind, and finishes
     assert build(big).wait() == 0
     assert sorted(p.name for p in (big / "dist").iterdir()) == [".deckforge.lock", package.name]
-    assert not list(big.glob(".cards.lock.*"))
+    assert not list(big.glob("*deckforge-tmp"))
 
 
 def test_a_build_leaves_nothing_in_the_temporary_folder(big: Path, tmp_path: Path) -> None:
@@ -138,95 +154,97 @@ def test_the_package_stays_in_the_output_folder(tmp_path: Path, name: str, file:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".deckforge.lock", file]
 
 
-FILES_ASIDE = """
-import os, sys
-from pathlib import Path
-from deckforge._fork import forkable
-from deckforge.package import FilesAside
+def copy_of(big: Path, folder: Path) -> Path:
+    """A copy of the large deck and its lock file in *folder*."""
+    folder.mkdir(exist_ok=True)
+    for name in ("cards.toml", "cards.lock"):
+        (folder / name).write_bytes((big / name).read_bytes())
+    return folder
 
-assert forkable()  # a process of its own, with one thread: the files are written by a copy
-folder = Path(sys.argv[1])
-pieces = ["caf\\u00e9 ", b"\\x00bytes\\n"] * 1000
-with FilesAside([(folder / "a.lock", iter(pieces)), (folder / "b.lock", iter(pieces))]) as aside:
-    assert aside.copy is not None and aside.copy.pid > 0
-    aside.commit()
-expected = "".join(p if isinstance(p, str) else p.decode() for p in pieces).encode()
-assert (folder / "a.lock").read_bytes() == (folder / "b.lock").read_bytes() == expected
-assert oct((folder / "a.lock").stat().st_mode)[-3:] == "644"
 
-(folder / "c.lock").write_text("before")
-with FilesAside([(folder / "c.lock", iter(["after"]))]):
-    pass  # left without a commit: thrown away
-assert (folder / "c.lock").read_text() == "before"
+def test_a_build_removes_only_its_own_files(big: Path, tmp_path: Path) -> None:
+    folder = copy_of(big, tmp_path / "deck")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not deckforge's")
+    mine = {
+        ".cards.lock.swp": "an editor's swap file",
+        ".cards.lock.backup/notes.txt": "a backup of mine",
+        "dist/.benchmark.apkg.keep": "kept",
+        ".cards.lock.1a2b3c4d.tmp": "another program's temporary file",
+    }
+    for name, text in mine.items():
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text(text)
+    (folder / ".cards.lock.link").symlink_to(outside)
+    (folder / "dist" / ".benchmark.apkg.0badf00d.deckforge-tmp").symlink_to(outside)
 
-def failing():
-    yield "half"
-    raise ValueError("no more")
-try:
-    with FilesAside([(folder / "c.lock", failing())]) as aside:
-        aside.commit()  # the copy failed: written here, and the error raised here
-except ValueError as e:
-    assert str(e) == "no more"
-else:
-    raise AssertionError("the failure was lost")
-assert (folder / "c.lock").read_text() == "before"
+    assert build(folder).wait() == 0
+    text = (folder / "cards.toml").read_text(encoding="utf-8")
+    (folder / "cards.toml").write_text(text.replace("%", "% (again)", 9), encoding="utf-8")
+    killed = build(folder)  # killed once it has started to write its temporary files
+    while killed.poll() is None and not list(folder.glob("**/*.deckforge-tmp")):
+        time.sleep(0.005)
+    killed.send_signal(signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL  # killed in the middle, not finished
+    assert list(folder.glob("dist/.benchmark.apkg.*.deckforge-tmp")) != []
+    assert build(folder).wait() == 0  # the next build clears what the killed one left
 
-import signal
-signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # no exit status to read: the copy's result tells
-with FilesAside([(folder / "c.lock", iter(["after"]))]) as aside:
-    aside.commit()
-assert (folder / "c.lock").read_text() == "after"
-assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock"]
-signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for name, text in mine.items():
+        assert (folder / name).read_text() == text
+    assert (folder / ".cards.lock.link").read_text() == outside.read_text() == "not deckforge's"
+    left = sorted(p.name for p in folder.glob("**/*.deckforge-tmp"))
+    assert left == [".benchmark.apkg.0badf00d.deckforge-tmp"]  # a symbolic link: not ours
 
-# a lock that cannot be written: the package it goes with does not replace the old one
-import deckforge
-old = deckforge.loads('[deck]\\nname = "D"\\n[[cards]]\\ntitle = "t"\\nbullets = ["in 1926"]\\n')
-new = deckforge.loads('[deck]\\nname = "D"\\n[[cards]]\\ntitle = "u"\\nbullets = ["in 1927"]\\n')
-package = folder / "d.apkg"
-deckforge.export(old.deck, deckforge.transform(old), package)
-before = package.read_bytes()
-try:
-    with FilesAside([(folder / "c.lock", failing())]) as aside:
-        deckforge.export_bundle(
-            [(new.deck, deckforge.transform(new))], package, before_replace=aside.ready
-        )
-except ValueError:
-    pass
-else:
-    raise AssertionError("the failure was lost")
-assert package.read_bytes() == before
-assert sorted(p.name for p in folder.iterdir()) == ["a.lock", "b.lock", "c.lock", "d.apkg"]
 
-# out of file descriptors at any step: written, or an error to report, and nothing left behind
-from deckforge.errors import PackageError
-from tests.processes import left_over, only_free
-outcomes = set()
-before = left_over()
-for free in range(8):
+def test_two_builds_of_one_source_into_two_folders_take_turns(big: Path, tmp_path: Path) -> None:
+    folder = copy_of(big, tmp_path / "deck")
+    text = (folder / "cards.toml").read_text(encoding="utf-8")
+    for round_ in range(4):
+        # an edit, then two builds that stamp it with different times: had they not waited
+        # for each other, both would start from the same lock and one package would disagree
+        # with the lock file the other wrote
+        edited = text.replace("%", f"% (round {round_})", 20)
+        (folder / "cards.toml").write_text(edited, encoding="utf-8")
+        one = build(folder, {"SOURCE_DATE_EPOCH": str(1_900_000_000 + round_)}, "one")
+        two = build(folder, {"SOURCE_DATE_EPOCH": str(1_950_000_000 + round_)}, "two")
+        assert (one.wait(), two.wait()) == (0, 0)
+        lock = {
+            (n["guid"], n["mod"]) for n in json.loads((folder / "cards.lock").read_bytes())["notes"]
+        }
+        for out in ("one", "two"):
+            assert package_notes(folder / out / "benchmark.apkg") == lock
+
+
+def package_notes(package: Path) -> set[tuple[str, int]]:
+    """The (GUID, mod) of every note in *package*."""
+    with zipfile.ZipFile(package) as zf:
+        data = zf.read("collection.anki2")
+    db = package.with_suffix(".check")
+    db.write_bytes(data)
     try:
-        with only_free(free), FilesAside([(folder / "e.lock", iter([str(free)]))]) as aside:
-            aside.commit()
-        outcomes.add("written")
-        assert (folder / "e.lock").read_text() == str(free)
-    except PackageError as e:
-        outcomes.add("refused")
-        assert "Too many open files" in str(e), e
-    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
-    assert left_over() == before
-assert outcomes == {"written", "refused"}, outcomes
-with FilesAside([(folder / "e.lock", iter(["twice"]))]) as aside:
-    aside.commit()
-    aside.commit()  # nothing more to do
-assert (folder / "e.lock").read_text() == "twice"
-"""
+        with sqlite3.connect(db) as conn:
+            return set(conn.execute("SELECT guid, mod FROM notes"))
+    finally:
+        db.unlink()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="copies of a process: Linux")
-def test_lock_files_written_aside_are_put_in_place_only_on_commit(tmp_path: Path) -> None:
-    # in a process of its own: this one may run threads (Anki's), and then nothing is forked
-    root = Path(__file__).parent.parent
-    subprocess.run([sys.executable, "-c", FILES_ASIDE, str(tmp_path)], cwd=root, check=True)
+def test_a_build_of_many_sources_with_one_damaged_lock_writes_nothing(tmp_path: Path) -> None:
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    for name in ("a", "b"):
+        cards = [Card(title=f"{name} {i}", bullets=[f"signed in 19{i:02}"]) for i in range(3)]
+        source = Source(deck=Deck(name=name), cards=cards)
+        (decks / f"{name}.toml").write_text(dump_source(source), encoding="utf-8")
+    out = tmp_path / "dist"
+    assert len(deckforge.build_all([decks], out)) == 2
+    a = (decks / "a.toml").read_text(encoding="utf-8")
+    (decks / "a.toml").write_text(a[: a.rindex("[[cards]]")], encoding="utf-8")  # a card less
+    (decks / "b.lock").write_text('{"version": 1, "deck": "b", "notes": [', encoding="utf-8")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    with pytest.raises(deckforge.SourceError, match=r"b\.lock:1:\d+: not a deckforge lock file"):
+        deckforge.build_all([decks], out)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_a_build_that_cannot_write_its_lock_file_changes_nothing(
@@ -236,21 +254,17 @@ def test_a_build_that_cannot_write_its_lock_file_changes_nothing(
     first = Source(deck=Deck(name="D"), cards=[Card(title="t", bullets=["signed in 1926"])])
     source.write_text(dump_source(first), encoding="utf-8")
     package = deckforge.build(source, tmp_path / "dist").package.path
-    before = {path: path.read_bytes() for path in (package, tmp_path / "cards.lock")}
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     second = Source(deck=Deck(name="D"), cards=[*first.cards, Card(title="u", bullets=["1927"])])
     source.write_text(dump_source(second), encoding="utf-8")
+    before[source] = source.read_bytes()
 
-    def full(f: object, pieces: object) -> None:  # the lock file only: the disk is full
+    def full(lock: object) -> Iterator[str]:  # the disk fills up while the lock is written
+        yield '{"version": 1, '
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(deckforge.package, "_write_all", full)
+    monkeypatch.setattr(deckforge.pipeline, "dump_lock", full)
     with pytest.raises(deckforge.PackageError, match=r"cards\.lock: No space left on device"):
         deckforge.build(source, tmp_path / "dist")
-    assert {path: path.read_bytes() for path in before} == before
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
-        "cards.lock",
-        "cards.toml",
-        "dist",
-        "dist/.deckforge.lock",
-        "dist/d.apkg",
-    ]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert package.exists()

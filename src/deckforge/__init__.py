@@ -26,6 +26,7 @@ _EXPORTS = {
     "Lock": "identity",
     "LockedNote": "identity",
     "Note": "notes",
+    "Outline": "start",
     "PackageError": "errors",
     "PackageInfo": "package",
     "Problem": "errors",
@@ -34,11 +35,16 @@ _EXPORTS = {
     "Update": "identity",
     "VerifyReport": "verification",
     "build": "pipeline",
-    "build_bundle": "pipeline",
+    "build_all": "pipeline",
     "diff": "pipeline",
+    "diff_all": "pipeline",
     "export": "package",
     "export_bundle": "package",
+    "import_outline": "start",
+    "init": "start",
+    "json_schema": "schema",
     "load": "source",
+    "load_all": "source",
     "loads": "source",
     "package_path": "pipeline",
     "sources_in": "source",
@@ -55,6 +61,7 @@ __all__ = [
     "Lock",
     "LockedNote",
     "Note",
+    "Outline",
     "PackageError",
     "PackageInfo",
     "Problem",
@@ -64,11 +71,16 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "build",
-    "build_bundle",
+    "build_all",
     "diff",
+    "diff_all",
     "export",
     "export_bundle",
+    "import_outline",
+    "init",
+    "json_schema",
     "load",
+    "load_all",
     "loads",
     "package_path",
     "sources_in",
@@ -94,7 +106,8 @@ if TYPE_CHECKING:
     from .identity import Changes, Lock, LockedNote, Update
     from .notes import Note, transform
     from .package import PackageInfo, export, export_bundle
-    from .pipeline import BuildResult, build, build_bundle, diff, package_path
-    from .schema import Card, ClozeOptions, Deck, Source
-    from .source import load, loads, sources_in
+    from .pipeline import BuildResult, build, build_all, diff, diff_all, package_path
+    from .schema import Card, ClozeOptions, Deck, Source, json_schema
+    from .source import load, load_all, loads, sources_in
+    from .start import Outline, import_outline, init
     from .verification import VerifyReport, verify

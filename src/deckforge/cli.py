@@ -6,27 +6,24 @@ import difflib
 import gc
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+import deckforge
+from deckforge import DeckforgeError
+
 from . import __version__
-from .errors import DeckforgeError, Problem, SourceError
+from .words import plural
 
 if TYPE_CHECKING:
-    from .identity import Changes
-    from .notes import Note
-    from .package import Progress
-    from .pipeline import BuildResult
-    from .schema import Source
+    from deckforge import BuildResult, Changes, Note
 
 SOURCES = click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
-SOURCE = click.argument(
-    "source", type=click.Path(dir_okay=False, path_type=Path), default="cards.toml"
-)
+DEFAULT = ("cards.toml",)
 
 
 @contextmanager
@@ -37,22 +34,6 @@ def _reported() -> Iterator[None]:
     except DeckforgeError as e:
         click.echo(str(e), err=True)
         raise SystemExit(1) from None
-
-
-def _load_all(sources: tuple[Path, ...]) -> dict[Path, Source]:
-    """Every source, validated; all problems of all files are reported before giving up."""
-    from .source import load, sources_in
-
-    loaded: dict[Path, Source] = {}
-    problems: list[Problem] = []
-    for path in sources_in(sources or ["cards.toml"]):
-        try:
-            loaded[path] = load(path)
-        except SourceError as e:
-            problems += e.problems
-    if problems:
-        raise SourceError(problems)
-    return loaded
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,25 +63,8 @@ def build(
     SOURCE is a cards.toml (the default) or a folder of them; with --bundle, all of them go
     into one package. Each source's lock file (cards.lock beside cards.toml) is updated.
     """
-    from .pipeline import build_bundle, package_path
-
-    with _reported():
-        loaded = _load_all(sources)
-        if bundle is None:
-            targets: dict[Path, Path] = {}
-            for path, source in loaded.items():
-                target = package_path(source.deck, out_dir)
-                if target in targets:
-                    raise DeckforgeError(
-                        f"{path}: deck {source.deck.name!r} would overwrite {target}, "
-                        f"which {targets[target]} writes; give the decks different names"
-                    )
-                targets[target] = path
-        groups = [loaded] if bundle else [{path: s} for path, s in loaded.items()]
-        results: list[BuildResult] = []
-        for group in groups:
-            with _progress("Packaging", hidden=quiet or as_json) as progress:
-                results += build_bundle(group, bundle, out_dir, progress)
+    with _reported(), _progress("Packaging", hidden=quiet or as_json) as progress:
+        results = deckforge.build_all(sources or DEFAULT, out_dir, bundle=bundle, progress=progress)
     if as_json:
         click.echo(json.dumps([_result_json(r) for r in results], indent=2, ensure_ascii=False))
     elif not quiet:
@@ -110,7 +74,7 @@ def build(
 
 
 @contextmanager
-def _progress(label: str, *, hidden: bool) -> Iterator[Progress]:
+def _progress(label: str, *, hidden: bool) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr when it is a terminal; nothing when it is piped."""
     with click.progressbar(
         length=1, label=label, file=sys.stderr, hidden=hidden or not sys.stderr.isatty()
@@ -129,8 +93,8 @@ def _result_json(result: BuildResult) -> dict[str, object]:
     return {
         "source": str(result.source),
         "package": str(result.package.path),
-        "notes": result.package.notes,
-        "cards": result.package.cards,
+        "notes": len(result.notes),
+        "cards": result.cards,
         "added": len(changes.added),
         "updated": len(changes.updated),
         "unchanged": changes.unchanged,
@@ -140,49 +104,43 @@ def _result_json(result: BuildResult) -> dict[str, object]:
 
 
 @cli.command()
-@SOURCE
-def diff(source: Path) -> None:
-    """Show what building SOURCE (default: cards.toml) and importing it would change in Anki.
+@SOURCES
+def diff(sources: tuple[Path, ...]) -> None:
+    """Show what building each SOURCE (default: cards.toml) and importing it would change.
 
-    Compares the source with its lock file, the record of the last build: notes added, updated
-    (with the changed text), unchanged and removed.
+    Compares each source with its lock file, the record of the last build: notes added,
+    updated (with the changed text), unchanged and removed.
     """
-    from .pipeline import diff as diff_source
-
     with _reported():
-        changes = diff_source(source)
-        click.echo(f"{source}: {changes.summary()}")
+        planned = deckforge.diff_all(sources or DEFAULT)
+    for path, changes in planned.items():
+        click.echo(f"{path}: {changes.summary()}")
         for line in _describe(changes):
             click.echo(line)
         _echo_removed(changes)
 
 
 @cli.command()
-@SOURCE
+@SOURCES
 @click.option("--json", "as_json", is_flag=True, help="Print the notes as JSON, for scripts.")
-def preview(source: Path, as_json: bool) -> None:
-    """Show the notes building SOURCE (default: cards.toml) would write.
+def preview(sources: tuple[Path, ...], as_json: bool) -> None:
+    """Show the notes building each SOURCE (default: cards.toml) would write.
 
     Deletions are shown in brackets, dates and treaties in their own colours on a terminal.
     """
-    from .pipeline import plan
-    from .source import load
-
     with _reported():
-        notes, changes = plan(load(source), source)
+        planned = deckforge.diff_all(sources or DEFAULT)
     if as_json:
-        click.echo(
-            json.dumps(
-                [_note_json(n, changes.title(n)) for n in notes], indent=2, ensure_ascii=False
-            )
-        )
+        notes = [_note_json(n, c.title(n)) for c in planned.values() for n in c.notes]
+        click.echo(json.dumps(notes, indent=2, ensure_ascii=False))
         return
-    for note in notes:
-        if note.kind == "qa":
-            title, *bullets = note.text.split("\n")
-            click.echo(click.style(title, bold=True) + f"  ({len(bullets)} bullets)")
-        else:
-            click.echo(f"  {_highlight(note)}")
+    for changes in planned.values():
+        for note in changes.notes:
+            if note.kind == "qa":  # its Facts field: a list item per bullet
+                count = plural(note.fields[1].count("<li>"), "bullet")
+                click.echo(click.style(changes.title(note), bold=True) + f"  ({count})")
+            else:
+                click.echo(f"  {_highlight(note)}")
 
 
 _COLOURS = {"date": "cyan", "treaty": "magenta"}
@@ -239,9 +197,11 @@ def _headline(what: str, title: str, kind: str, text: str = "") -> str:
 
 def _echo_removed(changes: Changes) -> None:
     if changes.removed:
+        one = len(changes.removed) == 1
         click.echo(
-            f"{len(changes.removed)} notes are no longer in the source. Anki keeps them (an import"
-            " cannot delete notes); to find and delete them, search in Anki's browser for:\n"
+            f"{plural(len(changes.removed), 'note')} {'is' if one else 'are'} no longer in the "
+            f"source. Anki keeps {'it' if one else 'them'} (an import cannot delete notes); to "
+            f"find and delete {'it' if one else 'them'}, search in Anki's browser for:\n"
             f"  {changes.removed_search()}"
         )
 
@@ -251,9 +211,10 @@ def _echo_removed(changes: Changes) -> None:
 def check(sources: tuple[Path, ...]) -> None:
     """Validate each SOURCE (default: cards.toml) without building anything."""
     with _reported():
-        for path, source in _load_all(sources).items():
-            bullets = sum(len(card.bullets) for card in source.cards)
-            click.echo(f"{path}: ok, {len(source.cards)} cards, {bullets} bullets")
+        loaded = deckforge.load_all(sources or DEFAULT)
+    for path, source in loaded.items():
+        bullets = sum(len(card.bullets) for card in source.cards)
+        click.echo(f"{path}: ok, {plural(len(source.cards), 'card')}, {plural(bullets, 'bullet')}")
 
 
 @cli.group(name="import")
@@ -278,53 +239,33 @@ def outline(file: Path, output: Path, force: bool) -> None:
     FILE names the deck on its first line, may state "Cards (N)", and lists topics as bullets
     (•, -, *, ◦) with their facts indented beneath, or as "## topic" headings with bullets.
     """
-    from . import outline as outlines
-    from .package import write_atomic
-
+    to_stdout = str(output) == "-"
     with _reported():
-        result = outlines.read(file)
-        text = outlines.to_toml(result)
-        if str(output) == "-":
-            click.echo(text, nl=False)
-        elif output.exists() and not force:
-            raise DeckforgeError(f"{output} already exists; use --force to replace it")
-        else:
-            write_atomic(output, text.encode("utf-8"))
+        result = deckforge.import_outline(file, None if to_stdout else output, force=force)
+    if to_stdout:
+        click.echo(result.to_toml(), nl=False)
     for lineno, line in result.skipped:
         click.echo(f"{file}:{lineno}: skipped {line!r}, a flashcard site's footer", err=True)
-    if str(output) != "-":
-        bullets = sum(len(t.bullets) for t in result.topics)
-        click.echo(f"{output}: deck {result.name!r}, {len(result.topics)} cards, {bullets} bullets")
+    if not to_stdout:
+        bullets = plural(sum(len(t.bullets) for t in result.topics), "bullet")
+        cards = plural(len(result.topics), "card")
+        click.echo(f"{output}: deck {result.name!r}, {cards}, {bullets}")
 
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
 def init(folder: Path) -> None:
     """Start a deck: write a commented cards.toml (and its JSON Schema) into FOLDER."""
-    from importlib.resources import files
-
-    from .package import write_atomic
-    from .schema import json_schema
-
-    targets = {
-        folder / "cards.toml": files("deckforge").joinpath("starter.toml").read_bytes(),
-        folder / "cards.schema.json": (json.dumps(json_schema(), indent=2) + "\n").encode(),
-    }
     with _reported():
-        for target in targets:
-            if target.exists():
-                raise DeckforgeError(f"{target} already exists; init never replaces a file")
-        for target, data in targets.items():
-            write_atomic(target, data)
-            click.echo(f"wrote {target}")
+        written = deckforge.init(folder)
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of cards.toml, for editors that check TOML as it is typed."""
-    from .schema import json_schema
-
-    click.echo(json.dumps(json_schema(), indent=2))
+    click.echo(json.dumps(deckforge.json_schema(), indent=2))
 
 
 @cli.command()
@@ -333,12 +274,10 @@ def verify(package: Path) -> None:
     """Import PACKAGE into a throwaway Anki collection and report what Anki sees.
 
     Exits with status 1 if Anki reports any problem. Needs the anki package:
-    pip install 'deckforge[anki]'.
+    pip install 'anki>=25.2'.
     """
-    from .verification import verify as verify_package
-
     with _reported():
-        report = verify_package(package)
+        report = deckforge.verify(package)
     click.echo(report.summary())
     for problem in report.problems:
         click.echo(f"{package}: {problem}", err=True)

@@ -10,14 +10,12 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ._fork import forkable, shared_out
 from .schema import ClozeOptions, Kind
 
 DEFAULT = ClozeOptions()
@@ -312,37 +310,14 @@ def find_all(texts: Sequence[str], options: ClozeOptions = DEFAULT) -> list[list
     """:func:`find` for each of *texts*, much faster than one by one.
 
     The texts are joined and scanned as one, so that the regular expressions run once over
-    the whole deck instead of once per bullet. A large deck is shared out between processes,
-    one per CPU, where that is safe (see :func:`_processes`).
+    the whole deck instead of once per bullet.
     """
-    processes = _processes(len(texts))
-    if processes == 1:
-        return _scan(texts, options)
-    size = -(-len(texts) // processes)
-    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    scan = functools.partial(_scan, options=options)
-    return [spans for found in shared_out(scan, chunks) for spans in found]
-
-
-# Below this many texts a share, starting a process costs more than it saves.
-_TEXTS_PER_PROCESS = 20_000
-
-
-def _processes(count: int) -> int:
-    """How many processes to scan *count* texts with: more than one only for a large deck, on
-    a machine with several CPUs, where a process can start as a copy of this one safely."""
-    if count < 2 * _TEXTS_PER_PROCESS or not forkable():
-        return 1
-    return max(1, min(len(os.sched_getaffinity(0)), count // _TEXTS_PER_PROCESS))
-
-
-def _scan(texts: Sequence[str], options: ClozeOptions) -> list[list[Span]]:
     joined = _SEPARATOR.join(texts)
     terms = (*options.glossary, *options.ignore)
     if len(texts) > 1 and (
         joined.count(_SEPARATOR) != len(texts) - 1 or any(_SEPARATOR in t for t in terms)
     ):
-        return [_scan([t], options)[0] for t in texts]
+        return [find_all([t], options)[0] for t in texts]
     offsets = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
     patterns = _patterns(options.glossary, options.ignore)
     candidates: dict[int, list[tuple[bool, Span]]] = defaultdict(list)

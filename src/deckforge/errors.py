@@ -39,4 +39,4 @@ class SourceError(DeckforgeError):
 
 
 class PackageError(DeckforgeError):
-    """The notes could not be written as an Anki package."""
+    """A package, a lock file or another file could not be written."""

@@ -19,7 +19,6 @@ so the cost stays close to linear in the size of the deck.
 
 from __future__ import annotations
 
-import binascii
 import difflib
 import functools
 import hashlib
@@ -31,48 +30,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _quote  # C, as json.dumps uses
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
+from pathlib import Path
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import DeckforgeError, Problem, SourceError
-
-if TYPE_CHECKING:
-    from .notes import Note
+from .notes import Note, guid_for
 
 # Below this similarity an edited text counts as a different note (and a new GUID).
 SIMILAR = 0.5
-
-
-def _digest(*parts: str) -> int:
-    data = "\x1f".join(parts).encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-
-_URL_SAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def guid_for(*parts: str) -> str:
-    """A GUID that depends on *parts* alone: 64 bits of a hash, in 11 URL-safe characters."""
-    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest()
-    # base64.urlsafe_b64encode(digest)[:11], without its Python-level steps
-    return binascii.b2a_base64(digest, newline=False)[:11].translate(_URL_SAFE).decode("ascii")
-
-
-def deck_id_for(name: str) -> int:
-    """The deck's id; Anki matches decks by name, so the id only has to be stable and valid."""
-    return (1 << 30) + _digest("deck", name) % (1 << 30)
-
-
-def media_name(deck: str, path: str) -> str:
-    """The name an image gets in Anki's media folder, e.g. ``poland-1939-3f9a1c2b7d.png``.
-
-    Anki keeps media by file name alone, in one folder for every deck: the name carries a hash
-    of the deck and the image's path, so two decks' ``maps/poland.png`` cannot collide.
-    """
-    image = PurePosixPath(path.replace("\\", "/"))
-    return f"{image.stem}-{_digest('media', deck, image.as_posix()):016x}"[:-6] + image.suffix
 
 
 def build_time() -> int:
@@ -198,6 +165,7 @@ class Update:
 class Changes:
     """What importing the new build will do in Anki, note by note."""
 
+    notes: tuple[Note, ...]  # the new build's, with their GUIDs and times
     added: tuple[Note, ...]
     updated: tuple[Update, ...]
     unchanged: int
@@ -376,7 +344,7 @@ class _Matcher:
 
 def reconcile(
     notes: Sequence[Note], lock: Lock | None, deck: str, now: int, card_ids: Sequence[str | None]
-) -> tuple[list[Note], Changes]:
+) -> Changes:
     """Give *notes* the GUIDs and ``mod`` times that make a re-import update them in place.
 
     *card_ids* are the cards' explicit ids, by card index; *now* stamps new and changed notes.
@@ -420,4 +388,4 @@ def reconcile(
     removed = tuple(n for n in locked if n.guid not in current)
     unchanged = len(out) - len(added) - len(updated)
     lock = Lock(deck=deck, notes=tuple(entries))
-    return out, Changes(tuple(added), tuple(updated), unchanged, removed, lock)
+    return Changes(tuple(out), tuple(added), tuple(updated), unchanged, removed, lock)

@@ -3,13 +3,15 @@ per bullet that holds a date or a treaty. Pure: no I/O, and the same source give
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 import html
 import re
 from collections import Counter
+from pathlib import PurePosixPath
 from typing import Literal, NamedTuple
 
 from . import cloze
-from .identity import guid_for, media_name
 from .schema import Source
 
 NoteKind = Literal["qa", "cloze"]
@@ -52,6 +54,31 @@ class Note(NamedTuple):
     @property
     def model_fields(self) -> tuple[str, ...]:
         return QA_FIELDS if self.kind == "qa" else CLOZE_FIELDS
+
+
+def digest(*parts: str) -> bytes:
+    """64 bits of a hash of *parts*: what every id deckforge derives is made of."""
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest()
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def guid_for(*parts: str) -> str:
+    """A GUID that depends on *parts* alone: :func:`digest` in 11 URL-safe characters."""
+    # base64.urlsafe_b64encode(...)[:11], without its Python-level steps: this runs per note
+    encoded = binascii.b2a_base64(digest(*parts), newline=False)[:11]
+    return encoded.translate(_URL_SAFE).decode("ascii")
+
+
+def media_name(deck: str, path: str) -> str:
+    """The name an image gets in Anki's media folder, e.g. ``poland-1939-3f9a1c2b7d.png``.
+
+    Anki keeps media by file name alone, in one folder for every deck: the name carries a hash
+    of the deck and the image's path, so two decks' ``maps/poland.png`` cannot collide.
+    """
+    image = PurePosixPath(path.replace("\\", "/"))
+    return f"{image.stem}-{digest('media', deck, image.as_posix()).hex()}"[:-6] + image.suffix
 
 
 _TAG_UNSAFE = re.compile(r'[\s"]+')

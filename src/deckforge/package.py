@@ -16,24 +16,23 @@ temporary database in the system's temporary folder).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import re
 import shutil
 import sqlite3
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ._fork import Copy, forkable
 from .errors import PackageError
-from .identity import build_time, deck_id_for
-from .notes import CLOZE_FIELDS, QA_FIELDS, Note
+from .files import scratch, write_all
+from .identity import build_time
+from .notes import CLOZE_FIELDS, QA_FIELDS, Note, digest
 from .schema import Deck
 
 # Anki matches note types by id, and their schema by field and template names: both are fixed.
@@ -90,6 +89,11 @@ _QA_BACK += "\n" + _IMAGES
 _CLOZE_BACK = _CLOZE_FRONT + "\n" + _IMAGES
 
 
+def deck_id_for(name: str) -> int:
+    """The deck's id; Anki matches decks by name, so the id only has to be stable and valid."""
+    return (1 << 30) + int.from_bytes(digest("deck", name), "big") % (1 << 30)
+
+
 @dataclass(frozen=True)
 class PackageInfo:
     """What was written: the package's path and how many notes and cards it holds."""
@@ -144,9 +148,9 @@ def _check(parts: Sequence[Part]) -> int:
 
 def write_collection(
     path: str | os.PathLike[str], parts: Sequence[Part], progress: Progress | None = None
-) -> int:
-    """Write the package's SQLite database for every deck of *parts* at *path*; return the
-    number of cards. *progress* is called as notes are written, with (written, total)."""
+) -> None:
+    """Write the package's SQLite database for every deck of *parts* at *path*. *progress* is
+    called as notes are written, with (written, total)."""
     from genanki.apkg_col import APKG_COL
     from genanki.apkg_schema import APKG_SCHEMA
 
@@ -155,7 +159,7 @@ def write_collection(
     decks = {str(deck_id_for(deck.name)): _deck_json(deck) for deck, _ in parts}
     tables, indexes = _schema(APKG_SCHEMA)
     rows = _rows(parts, models, build_time())
-    written = cards = 0
+    written = 0
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
@@ -173,7 +177,7 @@ def write_collection(
             conn.executemany(
                 "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
             )
-            written, cards = written + len(chunk), cards + len(card_rows)
+            written += len(chunk)
             if progress is not None:
                 progress(written, total)
         for index in indexes:  # after the rows: one sort instead of many updates
@@ -181,7 +185,6 @@ def write_collection(
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return cards
 
 
 Row = tuple[object, ...]
@@ -207,6 +210,11 @@ def _rows(
                     for ord_ in _card_ords(note)
                 ],
             )
+
+
+def card_count(notes: Iterable[Note]) -> int:
+    """How many cards Anki makes of *notes*."""
+    return sum(len(_card_ords(note)) for note in notes)
 
 
 def _card_ords(note: Note) -> list[int]:
@@ -245,7 +253,7 @@ def export(
     """Write *notes* into *deck* as the Anki package at *path*, replacing it only on success.
 
     *media* maps the file names notes refer to (``<img src="...">``) to the files to pack. A
-    note whose ``mod`` is 0 is stamped with :func:`build_time`.
+    note whose ``mod`` is 0 is stamped with :func:`~deckforge.identity.build_time`.
     """
     return export_bundle([(deck, notes)], path, media)
 
@@ -254,35 +262,38 @@ def export_bundle(
     parts: Sequence[Part],
     path: str | os.PathLike[str],
     media: Mapping[str, str | os.PathLike[str]] | None = None,
-    progress: Progress | None = None,
-    *,
-    before_replace: Callable[[], None] | None = None,
 ) -> PackageInfo:
-    """Write several decks and their notes as one Anki package at *path* (see :func:`export`).
-
-    *before_replace* is called once the package is complete, just before it replaces *path*:
-    if it raises, *path* is left as it was.
-    """
-    target, files = Path(path), dict(media or {})
-    names = sorted(files)  # a fixed order: the same notes and media give the same bytes
+    """Write several decks and their notes as one Anki package at *path* (see :func:`export`)."""
+    target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
-            database = Path(tmp) / "collection.anki2"
-            cards = write_collection(database, parts, progress)
-            with atomic_file(target) as f:
-                with zipfile.ZipFile(f, "w") as zf:
-                    _add(zf, "collection.anki2", database)
-                    index = {str(i): name for i, name in enumerate(names)}
-                    with zf.open(_entry("media"), "w") as entry:
-                        entry.write(json.dumps(index).encode())
-                    for i, name in enumerate(names):
-                        _add(zf, str(i), Path(files[name]))
-                if before_replace is not None:
-                    before_replace()
     except OSError as e:
         raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
-    return PackageInfo(target, sum(len(n) for _, n in parts), cards)
+    write_all([(target, functools.partial(write, parts=parts, beside=target, media=media))])
+    notes = sum(len(notes) for _, notes in parts)
+    return PackageInfo(target, notes, sum(card_count(notes) for _, notes in parts))
+
+
+def write(
+    f: BinaryIO,
+    parts: Sequence[Part],
+    beside: Path,
+    media: Mapping[str, str | os.PathLike[str]] | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Write the package of *parts* into the open file *f*: the collection is written to a
+    scratch file *beside* the target and copied into a zip with the *media*."""
+    media = media or {}
+    names = sorted(media)  # a fixed order: the same notes and media give the same bytes
+    with scratch(beside) as database:
+        write_collection(database, parts, progress)
+        with zipfile.ZipFile(f, "w") as zf:
+            _add(zf, "collection.anki2", database)
+            index = {str(i): name for i, name in enumerate(names)}
+            with zf.open(_entry("media"), "w") as entry:
+                entry.write(json.dumps(index).encode())
+            for i, name in enumerate(names):
+                _add(zf, str(i), Path(media[name]))
 
 
 def _entry(name: str) -> zipfile.ZipInfo:
@@ -302,136 +313,3 @@ def _add(zf: zipfile.ZipFile, name: str, source: Path) -> None:
         raise PackageError(f"cannot read {source}: {e.strerror}") from None
     with f, zf.open(_entry(name), "w", force_zip64=True) as entry:
         shutil.copyfileobj(f, entry, 1 << 20)
-
-
-@contextmanager
-def atomic_file(target: Path) -> Iterator[BinaryIO]:
-    """A file to write that replaces *target* all at once, once complete and on disk: a reader,
-    or a crash, sees the old file or the new one, never half of one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temporary_beside(target)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            _on_disk(f)
-        _in_place(tmp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _temporary_beside(target: Path) -> tuple[int, str]:
-    """A new temporary file next to *target* (a rename to it is then atomic)."""
-    return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-
-
-def _on_disk(f: BinaryIO) -> None:
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def _in_place(tmp: str, target: Path) -> None:
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
-
-
-def _write_all(f: BinaryIO, pieces: Iterable[str | bytes]) -> None:
-    for piece in pieces:
-        f.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
-
-
-def _write_to(fd: int, pieces: Iterable[str | bytes]) -> None:
-    """Write *pieces* into the open file *fd*, sync it to disk and close it."""
-    with open(fd, "wb") as f:
-        _write_all(f, pieces)
-        _on_disk(f)
-
-
-class FilesAside:
-    """Files written while this process goes on with other work: by a copy of it (a fork,
-    where :func:`~deckforge._fork.forkable`), into temporary files beside their targets.
-
-    ``ready()`` waits until every file is written and on disk (writing them here if there is
-    no copy, or it failed) and raises any error; ``commit()`` then puts each in place
-    atomically. Leaving the ``with`` block without a commit throws them away.
-    """
-
-    def __init__(self, files: Sequence[tuple[Path, Iterable[str | bytes]]]) -> None:
-        self.files = files
-        self.temps: list[str] = []
-        self.copy: Copy[list[int], bool] | None = None
-        self.written = False
-
-    def __enter__(self) -> FilesAside:
-        if not forkable():
-            return self
-        fds: list[int] = []
-        try:
-            for target, _ in self.files:
-                fd, tmp = _temporary_beside(target)
-                fds.append(fd)
-                self.temps.append(tmp)
-            # the copy writes through these descriptors: once they are deleted here, a copy
-            # that outlives them cannot make the files again
-            self.copy = Copy(self._write_temporaries, fds)
-        except BaseException as e:
-            self._discard()
-            if not isinstance(e, OSError):
-                raise
-            # no room: ready() writes the files itself
-        finally:
-            for fd in fds:
-                os.close(fd)
-        return self
-
-    def _write_temporaries(self, fds: list[int]) -> bool:
-        for fd, (_target, pieces) in zip(fds, self.files, strict=True):
-            _write_to(fd, pieces)
-        return True
-
-    def ready(self) -> None:
-        """Wait until every file is written and on disk; raise if one cannot be."""
-        if self.written:
-            return
-        if self.copy is None or not self.copy.result():
-            self._discard()
-            for target, pieces in self.files:  # here then, reporting any error as it happens
-                try:
-                    fd, tmp = _temporary_beside(target)
-                    self.temps.append(tmp)
-                    _write_to(fd, pieces)
-                except OSError as e:
-                    raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
-        self.written = True
-
-    def commit(self) -> None:
-        """Put every file in place (after :meth:`ready`, if it has not been called)."""
-        self.ready()
-        for tmp, (target, _) in zip(self.temps, self.files, strict=True):
-            try:
-                _in_place(tmp, target)
-            except OSError as e:
-                raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
-        self.files, self.temps = (), []  # all in place: a second commit has nothing to do
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._discard()
-
-    def _discard(self) -> None:
-        if self.copy is not None:
-            self.copy.stop()
-            self.copy = None
-        for tmp in self.temps:
-            with suppress(OSError):
-                os.unlink(tmp)
-        self.temps = []
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    """Replace *target* with *data* (see :func:`atomic_file`)."""
-    try:
-        with atomic_file(target) as f:
-            f.write(data)
-    except OSError as e:
-        raise PackageError(f"cannot write {target}: {e.strerror or e}") from None

@@ -1,52 +1,57 @@
-"""The whole pipeline for one source file: load, transform, match with the lock, package."""
+"""Building decks: each source loaded, its notes matched with its lock file, and packaged; or
+only what a build would change, for ``diff`` and ``preview``."""
 
 from __future__ import annotations
 
+import functools
 import gc
-import glob
 import os
 import re
-import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from .errors import PackageError, Problem, SourceError
-from .identity import (
-    Changes,
-    build_time,
-    dump_lock,
-    lock_path,
-    media_name,
-    read_lock,
-    reconcile,
-)
-from .notes import Note, transform
-from .package import FilesAside, PackageInfo, Progress, export_bundle
+from . import files, package
+from .errors import DeckforgeError, Problem, SourceError
+from .identity import Changes, build_time, dump_lock, lock_path, read_lock, reconcile
+from .notes import Note, media_name, transform
+from .package import PackageInfo, Progress, card_count
 from .schema import Deck, Source
-from .source import load
+from .source import load_all
+from .words import plural
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """One built deck: where its package went, what it holds, and what changed since the lock."""
+    """One built source: where its package went, and what changed since its lock file."""
 
     source: Path
-    package: PackageInfo
-    notes: tuple[Note, ...]
+    package: PackageInfo  # the whole package (with --bundle, every source's notes)
     changes: Changes
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        """This source's notes."""
+        return self.changes.notes
+
+    @property
+    def cards(self) -> int:
+        """How many cards Anki makes of this source's notes."""
+        return card_count(self.notes)
 
     def summary(self) -> str:
         qa = sum(1 for n in self.notes if n.kind == "qa")
         return (
-            f"{self.package.path}: {self.package.notes} notes "
-            f"({qa} question/answer, {self.package.notes - qa} cloze), "
-            f"{self.package.cards} cards; {self.changes.summary()}"
+            f"{self.package.path}: {plural(len(self.notes), 'note')} "
+            f"({qa} question/answer, {len(self.notes) - qa} cloze), "
+            f"{plural(self.cards, 'card')}; {self.changes.summary()}"
         )
 
 
-_WAIT_FOR_BUILD = 600  # seconds to wait for another build into the same folder
 _RESERVED = re.compile(r"(?:con|prn|aux|nul|com\d|lpt\d)(?:-.*)?", re.IGNORECASE)
 _LONGEST_SLUG = 120  # bytes
 
@@ -64,30 +69,6 @@ def package_path(deck: Deck | str, out_dir: str | os.PathLike[str]) -> Path:
     if _RESERVED.fullmatch(slug):
         slug = f"deck-{slug}"
     return Path(out_dir) / f"{slug}.apkg"
-
-
-@contextmanager
-def _building(target: Path, locks: list[Path]) -> Iterator[None]:
-    """Hold the output folder's build lock, so that two builds never write at once, and clear
-    what a build that was killed left behind (its temporary files, never a finished one)."""
-    from filelock import FileLock, Timeout
-
-    lock = target.parent / ".deckforge.lock"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o644))  # fails fast where FileLock waits
-    except OSError as e:
-        raise PackageError(f"cannot write to {target.parent}: {e.strerror or e}") from None
-    try:
-        with FileLock(lock, timeout=_WAIT_FOR_BUILD):
-            for leftover in (target, *locks):
-                for path in leftover.parent.glob(f".{glob.escape(leftover.name)}.*"):
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-            yield
-    except Timeout:
-        raise PackageError(
-            f"another build has been writing to {target.parent} for {_WAIT_FOR_BUILD} s"
-        ) from None
 
 
 @contextmanager
@@ -115,7 +96,7 @@ def media_files(source: Source, path: str | os.PathLike[str]) -> dict[str, Path]
     }
 
 
-def plan(source: Source, path: str | os.PathLike[str]) -> tuple[list[Note], Changes]:
+def plan(source: Source, path: str | os.PathLike[str]) -> Changes:
     """The notes for *source* with their GUIDs and mod times, matched against its lock file."""
     notes = transform(source)
     lock = read_lock(lock_path(path))
@@ -131,55 +112,93 @@ def plan(source: Source, path: str | os.PathLike[str]) -> tuple[list[Note], Chan
 
 
 def diff(path: str | os.PathLike[str]) -> Changes:
-    """What building the source at *path* and importing it would change in Anki."""
+    """What building the source file at *path* and importing it would change in Anki."""
+    return _one(list(diff_all([path]).values()), path)
+
+
+def diff_all(paths: Iterable[str | os.PathLike[str]]) -> dict[Path, Changes]:
+    """:func:`diff` for every source named by *paths* (files, or folders of them)."""
     with _gc_paused():
-        return plan(load(path), path)[1]
+        return {path: plan(source, path) for path, source in load_all(paths).items()}
 
 
 def build(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist") -> BuildResult:
     """Build the deck in the source file *path* into ``<out_dir>/<deck-slug>.apkg``.
 
     The lock file beside the source (``cards.lock`` for ``cards.toml``) is read to keep each
-    note's identity, and rewritten once the package is in place.
+    note's identity, and rewritten with the package.
     """
-    with _gc_paused():
-        return build_source(load(path), path, out_dir)
+    return _one(build_all([path], out_dir), path)
 
 
-def build_source(
-    source: Source,
-    path: str | os.PathLike[str],
+def build_all(
+    paths: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str] = "dist",
-    progress: Progress | None = None,
-) -> BuildResult:
-    """Build an already loaded *source*, read from *path*; *progress* is told of each note."""
-    return build_bundle({Path(path): source}, None, out_dir, progress)[0]
-
-
-def build_bundle(
-    sources: Mapping[Path, Source],
-    name: str | None,
-    out_dir: str | os.PathLike[str] = "dist",
+    *,
+    bundle: str | None = None,
     progress: Progress | None = None,
 ) -> list[BuildResult]:
-    """Build every source into one package named after *name* (with ``None``, the one source
-    into a package named after its deck); each source's lock file is then rewritten."""
-    if name is None:
-        (only,) = sources.values()
-        name = only.deck.name
-    target = package_path(name, out_dir)
-    with _gc_paused(), _building(target, [lock_path(path) for path in sources]):
-        plans = {path: plan(source, path) for path, source in sources.items()}
-        media = {
-            k: v for path, source in sources.items() for k, v in media_files(source, path).items()
-        }
-        parts = [(sources[path].deck, notes) for path, (notes, _) in plans.items()]
-        # the lock files are written meanwhile; the package replaces the old one only once
-        # they are written, and they are put in place right after it
-        locks = [(lock_path(path), dump_lock(changes.lock)) for path, (_, changes) in plans.items()]
-        with FilesAside(locks) as aside:
-            info = export_bundle(parts, target, media, progress, before_replace=aside.ready)
-            aside.commit()
-    return [
-        BuildResult(path, info, tuple(notes), changes) for path, (notes, changes) in plans.items()
-    ]
+    """Build every source named by *paths* (files, or folders of them), each into a package
+    named after its deck, or all into one named after *bundle*; each source's lock file is
+    rewritten with its package.
+
+    Nothing is written unless every source and every lock file is valid, and no two decks
+    would write the same package. *progress* is told of the notes written: (written, total).
+    """
+    sources = load_all(paths)
+    packages = _packages(sources, Path(out_dir), bundle)
+    locks = {path: lock_path(path) for path in sources}
+    folders = [Path(out_dir), *(lock.parent for lock in locks.values())]
+    with _gc_paused(), files.building(folders):
+        files.remove_leftovers([*packages, *locks.values()])
+        planned = {path: plan(source, path) for path, source in sources.items()}
+        total, written = sum(len(c.notes) for c in planned.values()), 0
+        results: list[BuildResult] = []
+        for target, group in packages.items():
+            parts = [(sources[path].deck, planned[path].notes) for path in group]
+            media = {k: v for path in group for k, v in media_files(sources[path], path).items()}
+            told = _from(written, total, progress) if progress else None
+            write = functools.partial(
+                package.write, parts=parts, beside=target, media=media, progress=told
+            )
+            lock_writers = [(locks[path], _lock_writer(planned[path])) for path in group]
+            files.write_all([(target, write), *lock_writers])  # the locks right after
+            notes = [planned[path].notes for path in group]
+            info = PackageInfo(target, sum(map(len, notes)), sum(map(card_count, notes)))
+            results += [BuildResult(path, info, planned[path]) for path in group]
+            written += info.notes
+    return results
+
+
+def _packages(
+    sources: Mapping[Path, Source], out_dir: Path, bundle: str | None
+) -> dict[Path, list[Path]]:
+    """The package each source goes into: by its deck's name, or all into *bundle*'s."""
+    if bundle is not None:
+        return {package_path(bundle, out_dir): list(sources)}
+    packages: dict[Path, list[Path]] = {}
+    for path, source in sources.items():
+        target = package_path(source.deck, out_dir)
+        if target in packages:
+            raise DeckforgeError(
+                f"{path}: deck {source.deck.name!r} would overwrite {target}, "
+                f"which {packages[target][0]} writes; give the decks different names"
+            )
+        packages[target] = [path]
+    return packages
+
+
+def _lock_writer(changes: Changes) -> files.Writer:
+    return lambda f: f.writelines(piece.encode("utf-8") for piece in dump_lock(changes.lock))
+
+
+def _from(before: int, total: int, progress: Progress) -> Progress:
+    """*progress* told of a package's notes, as counted over every package of a build."""
+    return lambda done, _: progress(before + done, total)
+
+
+def _one(items: Sequence[T], path: str | os.PathLike[str]) -> T:
+    if len(items) != 1:
+        msg = f"{os.fspath(path)} names {len(items)} decks; build_all and diff_all take many"
+        raise DeckforgeError(msg)
+    return items[0]

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Limits that keep every note something Anki handles comfortably; far above real notes.
@@ -100,20 +108,26 @@ class Card(_Model):
 
     @field_validator("bullets")
     @classmethod
-    def _bullets_are_distinct(cls, bullets: tuple[str, ...]) -> tuple[str, ...]:
+    def _not_too_many(cls, bullets: tuple[str, ...]) -> tuple[str, ...]:
         if len(bullets) > MAX_BULLETS:
             raise PydanticCustomError(
                 "too_many",
                 "has {count} bullets; the most is {limit} (split the card)",
                 {"count": len(bullets), "limit": MAX_BULLETS},
             )
-        if sum(map(len, bullets)) > MAX_CARD_TEXT:
+        return bullets
+
+    @model_validator(mode="after")
+    def _card_is_not_too_long(self) -> Card:
+        length = len(self.title) + sum(map(len, self.bullets))
+        if length > MAX_CARD_TEXT:
             raise PydanticCustomError(
                 "too_long",
-                "hold more than {limit} characters together (split the card)",
-                {"limit": MAX_CARD_TEXT},
+                "holds {length} characters in its title and bullets; the most is {limit} "
+                "(split the card)",
+                {"length": length, "limit": MAX_CARD_TEXT},
             )
-        return bullets
+        return self
 
 
 def repeats(cards: list[Any]) -> list[tuple[tuple[int | str, ...], str]]:

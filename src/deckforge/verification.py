@@ -1,6 +1,6 @@
 """Check a package the way Anki will see it: import it into a throwaway collection.
 
-Needs the official ``anki`` package (``pip install 'deckforge[anki]'``).
+Needs the official ``anki`` package (``pip install anki``, or the ``anki`` extra of deckforge).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DeckforgeError
+from .words import plural
 
 
 @dataclass
@@ -26,10 +27,10 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        decks = f"{len(self.decks)} deck{'' if len(self.decks) == 1 else 's'}"
         return (
-            f"{self.path}: {decks} ({', '.join(self.decks)}), {self.notes} notes,"
-            f" {self.cards} cards, {self.empty_cards} empty cards, {self.media} media files"
+            f"{self.path}: {plural(len(self.decks), 'deck')} ({', '.join(self.decks)}), "
+            f"{plural(self.notes, 'note')}, {plural(self.cards, 'card')}, "
+            f"{plural(self.empty_cards, 'empty card')}, {plural(self.media, 'media file')}"
         )
 
 
@@ -39,7 +40,7 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
         from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
     except ImportError:
         raise DeckforgeError(
-            "deckforge verify needs the anki package: pip install 'deckforge[anki]'"
+            "deckforge verify needs Anki's own Python package: pip install 'anki>=25.2'"
         ) from None
     report = VerifyReport(Path(path))
     if not report.path.is_file():

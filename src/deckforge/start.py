@@ -1,5 +1,5 @@
-"""Read notes kept as an outline (a flashcard site's export, or Markdown) into a deck, and write
-it as a ``cards.toml``.
+"""Starting a deck: a commented ``cards.toml`` to fill in (``deckforge init``), or notes kept as
+an outline (a flashcard site's export, or Markdown) written as one (``deckforge import outline``).
 
 Accepted: a first line naming the deck (plain, or a ``#`` heading), an optional ``Cards (N)``
 line, then topics with their facts, either as bullets (``•``, ``-``, ``*``, ``◦``) with the facts
@@ -9,14 +9,18 @@ placed or reported: nothing is dropped silently.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files as resources
+from pathlib import Path
 
 import tomlkit
 
-from .errors import Problem, SourceError
-from .schema import CONTROL
+from .errors import DeckforgeError, Problem, SourceError
+from .files import write_bytes
+from .schema import CONTROL, json_schema
 
 _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-])[ \t]+(?P<text>.*?)\s*$")
 _HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
@@ -41,6 +45,26 @@ class Outline:
     name: str
     topics: list[Topic]
     skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    def to_toml(self) -> str:
+        """The outline as a ``cards.toml``, one card per ``[[cards]]`` table, bullets one a line."""
+        doc = tomlkit.document()
+        made = "Made by `deckforge import outline`; edit freely, then `deckforge build`."
+        doc.add(tomlkit.comment(made))
+        doc.add(tomlkit.nl())
+        deck = tomlkit.table()
+        deck["name"] = self.name
+        doc["deck"] = deck
+        cards = tomlkit.aot()
+        for topic in self.topics:
+            card = tomlkit.table()
+            card["title"] = topic.title
+            bullets = tomlkit.array()
+            bullets.extend(topic.bullets)
+            card["bullets"] = bullets.multiline(True)
+            cards.append(card)
+        doc["cards"] = cards
+        return tomlkit.dumps(doc)
 
 
 def _width(line: str) -> int:
@@ -126,6 +150,39 @@ class _Reader:
         return Outline(self.name, self.topics, self.skipped)
 
 
+def init(folder: str | os.PathLike[str] = ".") -> list[Path]:
+    """Start a deck in *folder*: a commented ``cards.toml`` and its JSON Schema (for editors).
+    Never replaces a file; returns the files written."""
+    targets = {
+        Path(folder, "cards.toml"): resources("deckforge").joinpath("starter.toml").read_bytes(),
+        Path(folder, "cards.schema.json"): (json.dumps(json_schema(), indent=2) + "\n").encode(),
+    }
+    for target in targets:
+        if target.exists():
+            raise DeckforgeError(f"{target} already exists; init never replaces a file")
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DeckforgeError(f"cannot write to {folder}: {e.strerror or e}") from None
+    for target, data in targets.items():
+        write_bytes(target, data)
+    return list(targets)
+
+
+def import_outline(
+    path: str | os.PathLike[str], output: str | os.PathLike[str] | None, *, force: bool = False
+) -> Outline:
+    """Read the outline file at *path* and write it as the ``cards.toml`` *output* (with
+    ``None``, write nothing); an existing *output* is replaced only with *force*."""
+    outline = read(path)
+    if output is not None:
+        target = Path(output)
+        if target.exists() and not force:
+            raise DeckforgeError(f"{target} already exists; use --force to replace it")
+        write_bytes(target, outline.to_toml().encode("utf-8"))
+    return outline
+
+
 def parse(text: str, path: str = "<string>") -> Outline:
     """Read an outline; raise :class:`SourceError` listing every line that cannot be placed."""
     reader = _Reader(path)
@@ -147,25 +204,3 @@ def read(path: str | os.PathLike[str]) -> Outline:
     except (OSError, UnicodeDecodeError) as e:
         raise SourceError([Problem(name, 0, 0, "", f"cannot read file: {e}")]) from None
     return parse(text, name)
-
-
-def to_toml(outline: Outline) -> str:
-    """The outline as a ``cards.toml``, one card per ``[[cards]]`` table, bullets one a line."""
-    doc = tomlkit.document()
-    doc.add(
-        tomlkit.comment("Made by `deckforge import outline`; edit freely, then `deckforge build`.")
-    )
-    doc.add(tomlkit.nl())
-    deck = tomlkit.table()
-    deck["name"] = outline.name
-    doc["deck"] = deck
-    cards = tomlkit.aot()
-    for topic in outline.topics:
-        card = tomlkit.table()
-        card["title"] = topic.title
-        bullets = tomlkit.array()
-        bullets.extend(topic.bullets)
-        card["bullets"] = bullets.multiline(True)
-        cards.append(card)
-    doc["cards"] = cards
-    return tomlkit.dumps(doc)

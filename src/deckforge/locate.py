@@ -1,0 +1,220 @@
+"""Where a key or value is written in TOML text: the line and column of each mistake.
+
+tomli, which reads sources, keeps no positions; tree-sitter's TOML grammar keeps the position of
+every key and value, so a source that does not fit the schema is parsed once more with it, and
+each Pydantic error, addressed by its path in the data, is pointed at where it is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import tomli
+import tree_sitter
+import tree_sitter_toml
+from pydantic import BaseModel
+
+from .errors import Problem
+from .schema import Source
+
+Loc = tuple[str | int, ...]
+
+_TOML_TYPES = {
+    str: "a string",
+    bool: "a boolean",  # before int: bool is a subclass of int
+    int: "an integer",
+    float: "a float",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _describe(value: object) -> str:
+    return next((name for t, name in _TOML_TYPES.items() if isinstance(value, t)), "a date/time")
+
+
+def _message(err: Mapping[str, Any], model: type[BaseModel], siblings: Iterable[str] | None) -> str:
+    """What a Pydantic error *err* on *model* means, in the words of a ``cards.toml``;
+    *siblings* are the keys beside an unknown one, when known."""
+    kind, loc, value = err["type"], err["loc"], err["input"]
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}"
+    if kind == "extra_forbidden":
+        known = [k for k in siblings or () if k != loc[-1]]
+        msg = f"unknown key {loc[-1]!r}"
+        allowed = _allowed_keys(model, loc[:-1]) or known
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        return f"{msg} (did you mean {close[0]!r}?)" if close else msg
+    if kind == "string_type":
+        return f"expected a string, got {_describe(value)}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected an array, got {_describe(value)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a table, got {_describe(value)}"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "literal_error":
+        return f"must be {err['ctx']['expected']}, not {value!r}"
+    if kind == "bool_type":
+        return f"expected true or false, got {_describe(value)}"
+    return str(err["msg"])
+
+
+def _allowed_keys(model: Any, loc: tuple[str | int, ...]) -> list[str]:
+    """The keys *model* allows at *loc* (a path into its data)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if hasattr(a, "model_fields")), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+class Locator:
+    """Positions of keys and values in TOML text, addressed by their path in the parsed data."""
+
+    def __init__(
+        self, text: str, data: Mapping[str, Any] | None = None, model: type[BaseModel] = Source
+    ) -> None:
+        self.data = data or {}
+        self.model = model
+        self.src = text.encode("utf-8")
+        self.lines = self.src.split(b"\n")
+        # path -> (line, column) of its key (or table header), and of its value
+        self.keys: dict[Loc, tuple[int, int]] = {}
+        self.values: dict[Loc, tuple[int, int]] = {}
+        self.sections: list[tuple[int, Loc]] = []  # (row of header, table path)
+        parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
+        self._walk_document(parser.parse(self.src).root_node)
+
+    # -- building the index ---------------------------------------------------------------
+
+    def _pos(self, node: Any) -> tuple[int, int]:
+        row, byte_col = node.start_point
+        line = self.lines[row] if row < len(self.lines) else b""
+        return row + 1, len(line[:byte_col].decode("utf-8", "replace")) + 1
+
+    def _key(self, node: Any) -> list[str]:
+        if node.type == "dotted_key":
+            return [part for child in node.named_children for part in self._key(child)]
+        text = self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        if node.type == "quoted_key":
+            try:
+                return list(tomli.loads(f"{text} = 0"))
+            except tomli.TOMLDecodeError:
+                return [text]
+        return [text]
+
+    def _walk_document(self, root: Any) -> None:
+        arrays: dict[Loc, int] = {}  # array-of-tables path -> elements seen so far
+        for node in root.named_children:
+            if node.type in ("table", "table_array_element"):
+                header = node.named_children[0]
+                segments = self._key(header)
+                table = (*self._resolve(segments[:-1], arrays), segments[-1])
+                if node.type == "table_array_element":
+                    arrays[table] = arrays.get(table, 0) + 1
+                    self.keys.setdefault(table, self._pos(node))  # the array, at its first
+                    table += (arrays[table] - 1,)
+                self.keys.setdefault(table, self._pos(node))
+                self.values.setdefault(table, self._pos(node))
+                self.sections.append((node.start_point[0], table))
+                for child in node.named_children[1:]:
+                    self._walk_pair(child, table)
+            else:
+                self._walk_pair(node, ())
+
+    @staticmethod
+    def _resolve(segments: list[str], arrays: dict[Loc, int]) -> Loc:
+        path: Loc = ()
+        for segment in segments:
+            path += (segment,)
+            if path in arrays:
+                path += (arrays[path] - 1,)
+        return path
+
+    def _walk_pair(self, node: Any, table: Loc) -> None:
+        if node.type != "pair" or len(node.named_children) < 2:
+            return
+        key, value = node.named_children[0], node.named_children[1]
+        segments = self._key(key)
+        path = table + tuple(segments)
+        for end in range(1, len(segments)):  # "deck.name = ..." also writes the table "deck"
+            self.keys.setdefault(table + tuple(segments[:end]), self._pos(key))
+            self.values.setdefault(table + tuple(segments[:end]), self._pos(key))
+        self.keys[path] = self._pos(key)
+        self._walk_value(value, path)
+
+    def _walk_value(self, node: Any, path: Loc) -> None:
+        self.values[path] = self._pos(node)
+        if node.type == "array":
+            items = [c for c in node.named_children if c.type != "comment"]
+            for index, item in enumerate(items):
+                self.keys[(*path, index)] = self._pos(item)
+                self._walk_value(item, (*path, index))
+        elif node.type == "inline_table":
+            for child in node.named_children:
+                self._walk_pair(child, path)
+
+    # -- answering ------------------------------------------------------------------------
+
+    def position(self, path: Loc, *, key: bool = False) -> tuple[int, int]:
+        """Where *path* is written, or its nearest written ancestor (e.g. for a missing key)."""
+        index = self.keys if key else self.values
+        for end in range(len(path), 0, -1):
+            if path[:end] in index:
+                return index[path[:end]]
+            if path[:end] in self.keys:
+                return self.keys[path[:end]]
+        return 1, 1
+
+    def where(self, loc: Loc) -> str:
+        """``cards[7] ("germany"): bullets[2]`` for the path ('cards', 7, 'bullets', 2)."""
+        out = ""
+        value: Any = self.data
+        for part in loc:
+            if isinstance(part, int):
+                out += f"[{part}]"
+                value = value[part] if isinstance(value, list) and part < len(value) else None
+                title = value.get("title") if isinstance(value, dict) else None
+                if isinstance(title, str) and title.strip():
+                    out += f' ("{title}")'
+            else:
+                out += f": {part}" if out.endswith(")") else f".{part}" if out else part
+                value = value.get(part) if isinstance(value, dict) else None
+        return out
+
+    def section_at(self, row: int) -> str:
+        """Name of the table that contains 0-based *row* (for syntax errors)."""
+        tables = [path for start, path in self.sections if start <= row]
+        return self.where(tables[-1]) if tables else ""
+
+    def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
+        loc: Loc = tuple(err["loc"])
+        kind = err["type"]
+        parent, siblings = self._parent(loc)
+        if kind == "missing":
+            lineno, colno = self.position(parent)
+        elif kind == "extra_forbidden":
+            lineno, colno = self.position(loc, key=True)
+        else:
+            lineno, colno = self.position(loc)
+            parent = loc
+        return Problem(path, lineno, colno, self.where(parent), _message(err, self.model, siblings))
+
+    def _parent(self, loc: Loc) -> tuple[Loc, Mapping[str, Any] | None]:
+        value: Any = self.data
+        for part in loc[:-1]:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return loc[:-1], None
+        return loc[:-1], value if isinstance(value, dict) else None
