@@ -11,7 +11,9 @@ rounds' ratios):
   note types), also in a fresh process that imports genanki alone: loading its notes from
   JSON, then genanki's ``write_to_file``
   ("(write)" is that call alone, from the moment its notes are in memory);
-- ``deckforge build`` again after one edited bullet (the regeneration path, with the lock file).
+- ``deckforge build`` again after one edited bullet (the regeneration path, with the lock file);
+- and once more after a word is replaced in every card (``topic`` in every title becomes
+  ``subject``, and ``policy`` in every bullet becomes ``strategy``: every card is edited).
 
 It prints seconds, notes/s and peak RSS of each process, and the ratios. Also times
 ``deckforge --version`` and ``deckforge check`` on the repository's cards.toml, taking turns with
@@ -142,9 +144,13 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
         else:
             ours = measure(build, folder)
             theirs = measure(genanki, folder)
-        source.write_text(text.replace("%", "% (edited)", 1), encoding="utf-8")
+        edited = text.replace("%", "% (edited)", 1)
+        source.write_text(edited, encoding="utf-8")
         rebuild = measure(build, folder)  # one bullet edited, with the lock file
-        rounds.append((ours, theirs, rebuild))
+        replaced = edited.replace("topic", "subject").replace("policy", "strategy")
+        source.write_text(replaced, encoding="utf-8")
+        everywhere = measure(build, folder)  # every card edited
+        rounds.append((ours, theirs, rebuild, everywhere))
     return {
         "bullets": bullets,
         "notes": notes,
@@ -157,7 +163,9 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
         "ratio": statistics.median(r[0][0] / r[1][0] for r in rounds),
         "write_ratio": statistics.median(r[0][0] / float(r[1][2]) for r in rounds),
         "rebuild_ratio": statistics.median(r[2][0] / r[0][0] for r in rounds),
-        "rounds": [f"{r[0][0]:.2f}/{r[1][0]:.2f}/{r[2][0]:.2f}" for r in rounds],
+        "replaced_s": statistics.median(r[3][0] for r in rounds),
+        "replaced_ratio": statistics.median(r[3][0] / r[0][0] for r in rounds),
+        "rounds": [f"{r[0][0]:.2f}/{r[1][0]:.2f}/{r[2][0]:.2f}/{r[3][0]:.2f}" for r in rounds],
     }
 
 
@@ -184,7 +192,7 @@ def main() -> None:
     print(
         f"{'bullets':>8} {'notes':>7} | {'deckforge s':>11} {'notes/s':>8} {'MiB':>5} | "
         f"{'genanki s':>9} {'(write)':>7} {'MiB':>5} | {'time x':>6} {'(write)':>7} "
-        f"{'RSS x':>5} | {'rebuild s':>9} {'x clean':>7}"
+        f"{'RSS x':>5} | {'rebuild s':>9} {'x clean':>7} | {'replaced s':>10} {'x clean':>7}"
     )
     for r in rows:
         ours, theirs, write = r["deckforge_s"], r["genanki_s"], r["genanki_write_s"]
@@ -193,11 +201,12 @@ def main() -> None:
             f"{r['bullets']:8} {r['notes']:7} | {ours:11.2f} {r['notes'] / ours:8.0f} "
             f"{r['deckforge_mb']:5.0f} | {theirs:9.2f} {write:7.2f} {r['genanki_mb']:5.0f} | "
             f"{r['ratio']:6.2f} {r['write_ratio']:7.2f} {rss:5.2f} | "
-            f"{r['rebuild_s']:9.2f} {r['rebuild_ratio']:7.2f}"
+            f"{r['rebuild_s']:9.2f} {r['rebuild_ratio']:7.2f} | "
+            f"{r['replaced_s']:10.2f} {r['replaced_ratio']:7.2f}"
         )
     for r in rows:
         rounds = " ".join(r["rounds"])
-        print(f"{r['bullets']} bullets, deckforge/genanki/rebuild s by round: {rounds}")
+        print(f"{r['bullets']} bullets, deckforge/genanki/rebuild/replaced s by round: {rounds}")
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
         scaling = (b["notes"] / b["deckforge_s"]) / (a["notes"] / a["deckforge_s"])

@@ -87,6 +87,9 @@ def test_what_a_script_catches(tmp_path: Path) -> None:
         )
     with pytest.raises(deckforge.DeckforgeError, match=r"b\.toml: deck 'Same' would overwrite"):
         deckforge.build_all([decks], tmp_path / "dist")
+    (decks / "b.toml").write_text(
+        '[deck]\nname = "Other"\n[[cards]]\ntitle = "t"\nbullets = ["b"]\n', encoding="utf-8"
+    )
     with pytest.raises(deckforge.DeckforgeError, match="names 2 decks"):
         deckforge.diff(decks)
     assert not (tmp_path / "dist").exists()

@@ -212,25 +212,35 @@ def test_spans_are_ordered_on_word_boundaries_and_never_overlap(text: str) -> No
         assert not word.match(text, s.end - 1) if s.end < len(text) else True
 
 
-def test_mark_numbers_deletions_in_order() -> None:
+def test_mark_numbers_each_deletion_as_told() -> None:
     text = "1926 = treaty of berlin"
-    assert cloze.mark(text, cloze.find(text)) == "{{c1::1926}} = {{c2::treaty of berlin}}"
+    assert cloze.mark(text, cloze.find(text), [1, 2]) == "{{c1::1926}} = {{c2::treaty of berlin}}"
+    assert cloze.mark(text, cloze.find(text), [3, 1]) == "{{c3::1926}} = {{c1::treaty of berlin}}"
 
 
 def test_mark_escapes_html_and_cloze_syntax() -> None:
     text = "x < y & {{c1::z}} :: 1926"
-    marked = cloze.mark(text, cloze.find(text))
+    marked = cloze.mark(text, cloze.find(text), [1])
     assert marked == "x &lt; y &amp; &#123;&#123;c1::z&#125;&#125; :: {{c1::1926}}"
 
 
 def test_mark_keeps_colons_inside_a_deletion_literal() -> None:
-    assert cloze.mark("a::b", [cloze.Span(0, 4, "treaty")]) == "{{c1::a&#58;&#58;b}}"
+    assert cloze.mark("a::b", [cloze.Span(0, 4, "treaty")], [1]) == "{{c1::a&#58;&#58;b}}"
 
 
-def test_mark_single_puts_every_deletion_on_one_card() -> None:
+def test_mark_one_number_twice_puts_both_deletions_on_one_card() -> None:
     text = "1926 = treaty of berlin"
-    marked = cloze.mark(text, cloze.find(text), single=True)
+    marked = cloze.mark(text, cloze.find(text), [1, 1])
     assert marked == "{{c1::1926}} = {{c1::treaty of berlin}}"
+
+
+@given(text=hostile_text())
+def test_unmark_gives_back_what_mark_was_given(text: str) -> None:
+    spans = cloze.find(text)
+    numbers = [2 * n + 1 for n in range(len(spans))]
+    marked = cloze.mark(text, spans, numbers)
+    deletions = [(text[s.start : s.end], n) for s, n in zip(spans, numbers, strict=True)]
+    assert cloze.unmark(marked) == (text, deletions)
 
 
 @settings(max_examples=300, deadline=None)  # no timing in tests: CI machines vary

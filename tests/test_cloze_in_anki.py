@@ -52,7 +52,7 @@ def test_any_bullet_renders_in_anki_as_typed(anki: Any, text: str) -> None:
     if not spans:  # a bullet without deletions gets no cloze note; mark one to test the syntax
         spans = [cloze.Span(0, len(text), "date")]
     note = anki.new_note(anki.models.by_name("deckforge Cloze"))
-    note["Text"] = cloze.mark(text, spans)
+    note["Text"] = cloze.mark(text, spans, range(1, len(spans) + 1))
     note["Topic"] = note["Context"] = "t"
     anki.add_note(note, anki.decks.id("Property"))
     cards = note.cards()
@@ -68,5 +68,5 @@ def test_any_bullet_renders_in_anki_as_typed(anki: Any, text: str) -> None:
 
 
 def test_text_with_newlines_shows_line_breaks(anki: Any) -> None:
-    field = cloze.mark("first line\n1926", cloze.find("first line\n1926"))
+    field = cloze.mark("first line\n1926", cloze.find("first line\n1926"), [1])
     assert field == "first line<br>{{c1::1926}}"

@@ -156,29 +156,35 @@ def test_any_bytes_give_a_deck_or_located_errors(
         assert str(problem).startswith(problem.path)
 
 
-LOCKED = st.builds(
-    LockedNote,
-    guid=TEXT,
-    kind=st.sampled_from(["qa", "cloze"]),
-    card=TEXT,
-    text=TEXT,
-    hash=st.text(max_size=30),
-    mod=st.integers(0, MAX_MOD - 1),
-    id=st.none() | TEXT,
-)
+DELETIONS = st.lists(
+    st.tuples(TEXT, st.integers(1, 500), st.sampled_from(["date", "treaty", ""])), max_size=3
+).map(tuple)
+LOCKED = st.one_of(
+    st.builds(LockedNote, guid=TEXT, kind=st.just("qa"), card=TEXT, hash=st.text(max_size=30),
+              mod=st.integers(0, MAX_MOD - 1), text=TEXT, id=st.none() | TEXT,
+              cloze=st.just(()), last=st.just(0)),
+    st.builds(LockedNote, guid=TEXT, kind=st.just("cloze"), card=TEXT, hash=st.text(max_size=30),
+              mod=st.integers(0, MAX_MOD - 1), text=TEXT, id=st.none(), cloze=DELETIONS,
+              last=st.integers(0, 1000)),
+)  # fmt: skip
 
 
 @settings(max_examples=200, deadline=None)
-@given(deck=TEXT, notes=st.lists(LOCKED, max_size=5))
-def test_the_lock_file_is_json_as_json_dumps_writes_it_and_reads_back(
-    deck: str, notes: list[LockedNote], tmp_path_factory: pytest.TempPathFactory
+@given(deck=TEXT, key=TEXT, notes=st.lists(LOCKED, max_size=5, unique_by=lambda n: n.guid))
+def test_the_lock_file_is_a_line_of_json_per_note_and_reads_back(
+    deck: str, key: str, notes: list[LockedNote], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    lock = Lock(deck=deck, notes=tuple(notes))
+    lock = Lock(deck, key, tuple(sorted(notes, key=lambda n: n.guid)))
     written = "".join(dump_lock(lock))
-    entries = [{k: v for k, v in n._asdict().items() if v is not None} for n in notes]
-    lines = [json.dumps(entry, ensure_ascii=False) for entry in entries]
-    head = f'{{"version": 1, "deck": {json.dumps(deck, ensure_ascii=False)}, "notes": ['
-    assert written == head + ("\n" if lines else "") + ",\n".join(lines) + "\n]}\n"
+    head, *lines = written.removesuffix("\n").split("\n")
+    assert json.loads(head) == {"deckforge": 2, "deck": deck, "key": key}
+    for line, note in zip(lines, lock.notes, strict=True):
+        entry = json.loads(line)
+        assert entry == {
+            k: list(map(list, v)) if k == "cloze" else v
+            for k, v in note._asdict().items()
+            if v is not None and (note.kind == "cloze" or k not in ("cloze", "last"))
+        }
     path = tmp_path_factory.mktemp("lock") / "cards.lock"
     path.write_text(written, encoding="utf-8")
     assert read_lock(path) == lock

@@ -19,6 +19,7 @@ from deckforge import Card, Source
 from deckforge.cli import cli
 
 from .conftest import SEED, UPDATE_GOLDEN, dump_source, import_package
+from .student import Student
 
 TYPO = "after rapallo treaty in 1922, build reactions continued to build with weimar germany"
 FIXED = "after rapallo treaty in 1922, relations continued to build with weimar germany"
@@ -189,20 +190,22 @@ def test_without_a_lock_ids_come_from_the_source(deck: Path) -> None:
     assert [n.guid for n in deckforge.build(deck).notes] == first
 
 
-def test_corrupt_lock_is_a_located_error(deck: Path) -> None:
+def test_corrupt_lock_is_a_located_error_with_no_advice_that_loses_identity(deck: Path) -> None:
     lock = deck.parent / "cards.lock"
-    lock.write_text('{"version": 1,\n "notes": [}', encoding="utf-8")
+    lock.write_text('{"deckforge": 2, "deck": "D", "key": "D"}\n{"guid": "x", "kind', "utf-8")
     with pytest.raises(deckforge.SourceError) as excinfo:
         deckforge.build("cards.toml")
     assert str(excinfo.value) == (
-        "cards.lock:2:12: not a deckforge lock file: Expecting value; "
-        "delete it to match notes by their content alone"
+        "cards.lock:2:15: not a deckforge lock file: Unterminated string starting at; restore "
+        "it from git (git checkout -- cards.lock), or move it aside: the next build rebuilds it "
+        "from the package it built last"
     )
-    lock.write_text('{"version": 1, "notes": []}', encoding="utf-8")
-    with pytest.raises(
-        deckforge.SourceError, match=r"^cards\.lock: not a deckforge lock file: deck"
-    ):
+    lock.write_text('{"deckforge": 9, "deck": "D", "key": "D"}\n', encoding="utf-8")
+    with pytest.raises(deckforge.SourceError) as excinfo:
         deckforge.build("cards.toml")
+    assert str(excinfo.value) == (
+        "cards.lock: was written by a newer deckforge (lock version 9); upgrade deckforge"
+    )
 
 
 def test_diff_shows_what_the_next_import_does(deck: Path) -> None:
@@ -215,18 +218,6 @@ def test_diff_shows_what_the_next_import_does(deck: Path) -> None:
     if UPDATE_GOLDEN:
         expected.write_text(result.stdout, encoding="utf-8")
     assert result.stdout == expected.read_text(encoding="utf-8")
-
-
-def test_a_lock_file_from_another_deck_is_refused(deck: Path) -> None:
-    deckforge.build("cards.toml")
-    text = deck.read_text(encoding="utf-8")
-    deck.write_text(text.replace('name = "Stalin foreign policy"', 'name = "Lenin"'), "utf-8")
-    result = CliRunner().invoke(cli, ["build"])
-    assert result.exit_code == 1
-    assert result.stderr.startswith(
-        "cards.lock: was written for the deck 'Stalin foreign policy', not 'Lenin': "
-    )
-    assert not Path("dist/lenin.apkg").exists()
 
 
 def test_a_find_and_replace_across_a_card_keeps_its_notes(deck: Path) -> None:
@@ -243,3 +234,339 @@ def test_the_readme_shows_the_diff_of_the_scenario() -> None:
     readme = (SEED.parent / "README.md").read_text(encoding="utf-8")
     expected = (Path(__file__).parent / "data" / "diff.txt").read_text(encoding="utf-8")
     assert f"$ deckforge diff\n{expected}```" in readme
+
+
+# -- the way people really keep their notes ------------------------------------------------
+# Each scenario builds, imports into a real collection with the default import options,
+# reviews cards, edits, rebuilds and re-imports, then checks what the student sees (see
+# Student.check): no duplicate, the new text, every reviewed card with its history and asking
+# for the fact it was learned for, and an unchanged rebuild that imports as a no-op.
+
+DECK = """\
+[deck]
+name = "French revolution"
+
+[[cards]]
+title = "causes"
+bullets = [
+    "bad harvests 1788 drove bread prices up",
+    "the estates-general met in may 1789",
+]
+
+[[cards]]
+title = "peace"
+bullets = [
+    "treaty of amiens 1802 brought a pause in the wars",
+    "rapallo treaty in 1922 settled the border",
+]
+
+[[cards]]
+title = "popular front polcy"
+bullets = ["popular front polcy adopted in 1935"]
+"""
+
+
+@pytest.fixture
+def student(tmp_path: Path, collection: Any) -> Student:
+    return Student(tmp_path, collection, DECK)
+
+
+def cloze_guid(result: deckforge.BuildResult, words: str) -> str:
+    (guid,) = [n.guid for n in result.notes if n.kind == "cloze" and words in n.text]
+    return guid
+
+
+def test_a_reverted_edit_reaches_anki(student: Student) -> None:
+    student.git("init", "-q")
+    first = student.build()
+    student.commit("notes")
+    student.import_(first)
+    student.study('"Text:*rapallo*"')
+    student.study('"Topic:peace" "note:deckforge Q/A"')
+    guid = cloze_guid(first, "rapallo")
+
+    student.edit("rapallo treaty in 1922", "rapallo treaty in 1923")
+    student.commit("1923")  # committed before the build: the build's lock goes in below
+    edited = student.build()
+    student.commit("lock")
+    student.import_(edited)
+    assert "in 1923" in student.text(guid)
+
+    student.git("revert", "--no-edit", "HEAD~1")  # the edit's commit: the source goes back
+    student.git("checkout", "HEAD~2", "--", "cards.lock")  # and its lock with it
+    assert student.source.read_text(encoding="utf-8") == DECK
+    assert (
+        deckforge.diff(student.source, student.folder / "dist")
+        .summary()
+        .startswith("0 added, 2 updated, ")
+    )
+    reverted = student.build()
+    student.import_(reverted)
+    assert "in 1922" in student.text(guid)
+    student.check(reverted)
+    student.no_op()
+
+
+def test_a_typo_fixed_in_a_title_and_its_only_bullet_keeps_its_notes(student: Student) -> None:
+    first = student.build()
+    student.import_(first)
+    student.study('"Topic:popular front polcy"')
+    student.edit("polcy", "policy")
+    fixed = student.build()
+    assert fixed.changes.summary() == "0 added, 2 updated, 6 unchanged, 0 removed"
+    assert {n.guid for n in fixed.notes} == {n.guid for n in first.notes}
+    student.import_(fixed)
+    student.check(fixed)
+    student.no_op()
+
+
+def test_a_word_replaced_across_the_deck_keeps_every_note(tmp_path: Path, collection: Any) -> None:
+    student = Student(tmp_path, collection, SEED.read_text(encoding="utf-8"))
+    first = student.build()
+    student.import_(first)
+    student.study('"Text:*USSR*"')
+    student.study('"Facts:*USSR*"')
+    student.edit("USSR", "Soviet Union")
+    replaced = student.build()
+    changes = replaced.changes
+    assert (len(changes.added), len(changes.removed)) == (0, 0)
+    assert len(changes.updated) > 20
+    student.import_(replaced)
+    student.check(replaced)
+    student.no_op()
+
+
+def test_an_inserted_date_gets_a_card_of_its_own(student: Student) -> None:
+    first = student.build()
+    student.import_(first)
+    (studied,) = student.study('"Text:*bad harvests*"')
+    assert student.asks(studied) == "1788"
+    student.edit("bad harvests 1788", "after the hard winter of 1787, bad harvests 1788")
+    inserted = student.build()
+    (note,) = [n for n in inserted.notes if n.kind == "cloze" and "winter of 1787" in n.text]
+    assert note.fields[0] == (
+        "after the hard {{c2::winter of 1787}}, bad harvests {{c1::1788}} drove bread prices up"
+    )
+    student.import_(inserted)
+    student.check(inserted)  # the reviewed card still asks for 1788
+    cards = student.col.get_note(student.col.get_card(studied).nid).cards()
+    assert [student.asks(c.id) for c in cards] == ["1788", "winter of 1787"]
+    assert [c.reps for c in cards] == [1, 0]
+    student.no_op()
+
+
+def test_a_removed_deletion_is_reported_with_how_to_remove_its_card(student: Student) -> None:
+    first = student.build()
+    student.import_(first)
+    student.study('"Text:*amiens*"')
+    student.edit("treaty of amiens 1802 brought", "treaty of amiens brought")
+    shown = CliRunner().invoke(
+        cli, ["diff", str(student.source), "-o", str(student.folder / "dist")]
+    )
+    assert "    cards: c1 [treaty of amiens], c2 left empty\n" in shown.stdout
+    assert "Tools → Empty Cards" in shown.stdout
+    result = student.build()
+    assert result.changes.summary() == (
+        "0 added, 2 updated, 6 unchanged, 0 removed, 1 card left empty"
+    )
+    assert result.summary().endswith(", 9 cards; " + result.changes.summary())
+    student.import_(result)
+    # the card Anki keeps empty is the one deckforge reported, and nothing else is empty
+    (empty,) = student.col.get_empty_cards().notes
+    guid = cloze_guid(result, "amiens")
+    assert student.col.get_note(empty.note_id).guid == guid
+    (card,) = [student.col.get_card(c) for c in empty.card_ids]
+    assert card.ord == 1  # c2, the deletion that is gone
+    del student.studied[card.id]  # it asks for nothing now: its history stays with it
+    student.check(result)
+    student.col.remove_cards_and_orphaned_notes(list(empty.card_ids))  # Tools > Empty Cards
+    assert student.col.card_count() == 9
+    student.no_op()
+
+
+def test_switching_to_one_card_per_bullet_reports_the_cards_it_empties(student: Student) -> None:
+    student.import_(student.build())
+    student.study('"Text:*rapallo*"')
+    student.edit(
+        'name = "French revolution"\n', 'name = "French revolution"\n[cloze]\ncards = "single"\n'
+    )
+    single = student.build()
+    emptied = {note.text: numbers for note, numbers in single.changes.emptied}
+    assert emptied == {
+        "treaty of amiens 1802 brought a pause in the wars": (2,),
+        "rapallo treaty in 1922 settled the border": (2,),
+    }
+    student.import_(single)
+    assert len(student.col.get_empty_cards().notes) == 2
+
+
+def test_two_sources_of_one_deck_name_never_share_a_note(tmp_path: Path, collection: Any) -> None:
+    for name, fact in (("week1", "treaty of versailles 1919"), ("week2", "treaty of riga 1921")):
+        source = Source(
+            deck=deckforge.Deck(name="History"), cards=[Card(title="summary", bullets=[fact])]
+        )
+        deckforge.dump(source, tmp_path / f"{name}.toml")
+    one = deckforge.build(tmp_path / "week1.toml", tmp_path / "one")
+    two = deckforge.build(tmp_path / "week2.toml", tmp_path / "two")
+    import_package(collection, one.package.path)
+    import_package(collection, two.package.path)
+    assert collection.note_count() == 4  # nothing of week1 overwritten
+    assert {n.guid for n in one.notes}.isdisjoint(n.guid for n in two.notes)
+    bundled = deckforge.build_all(
+        [tmp_path / "week1.toml", tmp_path / "week2.toml"], tmp_path, bundle="Both"
+    )
+    assert [len(r.notes) for r in bundled] == [2, 2]
+    # a lock file copied from the other source: refused, naming both files
+    (tmp_path / "week2.lock").write_bytes((tmp_path / "week1.lock").read_bytes())
+    with pytest.raises(deckforge.DeckforgeError) as excinfo:
+        deckforge.build_all(
+            [tmp_path / "week1.toml", tmp_path / "week2.toml"], tmp_path, bundle="Both"
+        )
+    assert str(excinfo.value).startswith(
+        f"{tmp_path / 'week1.toml'} and {tmp_path / 'week2.toml'} both hold the note of the card "
+        f"'summary' in their lock files: was {tmp_path / 'week2.lock'} copied from another?"
+    )
+
+
+def test_a_renamed_deck_keeps_its_notes(student: Student) -> None:
+    first = student.build()
+    student.import_(first)
+    student.study('"Topic:causes"')
+    student.edit('name = "French revolution"', 'name = "History::French Revolution"')
+    renamed = student.build()
+    assert renamed.changes.renamed == "French revolution"
+    assert renamed.changes.summary() == "0 added, 8 updated, 0 unchanged, 0 removed"
+    assert {n.guid for n in renamed.notes} == {n.guid for n in first.notes}
+    advice = "\n".join(renamed.changes.advice())
+    assert "rename the deck in Anki" in advice
+    deck = student.col.decks.by_name("French revolution")
+    student.col.decks.rename(deck, "History::French Revolution")  # as the build says
+    student.import_(renamed)
+    student.check(renamed)
+    names = {d.name for d in student.col.decks.all_names_and_ids(skip_empty_default=True)}
+    assert names == {"History", "History::French Revolution"}
+    student.no_op()
+
+
+WAR = '[[cards]]\ntitle = "war"\nbullets = ["valmy, 20 september 1792"]\n\n'
+TERROR = '[[cards]]\ntitle = "terror"\nbullets = ["robespierre fell in july 1794"]\n\n'
+
+
+def test_branches_merged_with_a_conflicting_lock_keep_every_note(student: Student) -> None:
+    student.git("init", "-q", "-b", "main")
+    student.import_(student.build())
+    student.commit("notes")
+    student.study('"Topic:causes"')
+    # a branch adds a card and rewords a bullet; it is built, imported and studied there
+    student.git("checkout", "-q", "-b", "war")
+    student.edit('[[cards]]\ntitle = "peace"', WAR + '[[cards]]\ntitle = "peace"')
+    student.edit("drove bread prices up", "drove bread prices up sharply")
+    war = student.build()
+    student.commit("war")
+    student.import_(war)
+    student.study('"Topic:war"')
+    # main adds another card and rewords the same bullet
+    student.git("checkout", "-q", "main")
+    student.edit('[[cards]]\ntitle = "peace"', TERROR + '[[cards]]\ntitle = "peace"')
+    student.edit("drove bread prices up", "drove bread prices higher")
+    student.build()
+    student.commit("terror")
+    assert student.git("merge", "war", check=False).returncode != 0
+    assert "<<<<<<<" in (student.folder / "cards.lock").read_text(encoding="utf-8")
+    # the student resolves cards.toml (both cards, one wording) and leaves cards.lock as it is
+    student.source.write_text(
+        DECK.replace(
+            '[[cards]]\ntitle = "peace"', TERROR + WAR + '[[cards]]\ntitle = "peace"'
+        ).replace("drove bread prices up", "drove bread prices higher"),
+        encoding="utf-8",
+    )
+    merged = student.build()
+    assert merged.changes.merged >= 1
+    assert merged.changes.advice()[0].startswith("The lock file held ")
+    assert "git conflict" in merged.changes.advice()[0]
+    assert cloze_guid(merged, "valmy") == cloze_guid(war, "valmy")  # the branch's notes kept
+    assert cloze_guid(merged, "bread") == cloze_guid(war, "bread")
+    assert "<<<<<<<" not in (student.folder / "cards.lock").read_text(encoding="utf-8")
+    log = student.import_(merged)
+    assert len(log.new) == 2  # the terror card's two notes: nothing twice
+    student.check(merged)
+    student.no_op()
+
+
+def test_a_lost_lock_is_rebuilt_from_the_last_package(student: Student) -> None:
+    first = student.build()
+    student.import_(first)
+    student.study('"Topic:peace"')
+    (student.folder / "cards.lock").unlink()
+    student.edit("the estates-general met in may 1789", "the estates-general met on 5 may 1789")
+    rebuilt = student.build()
+    assert rebuilt.changes.summary() == "0 added, 2 updated, 6 unchanged, 0 removed"
+    student.import_(rebuilt)
+    student.check(rebuilt)
+    student.no_op()
+
+
+def test_without_lock_or_package_no_card_takes_another_cards_identity(
+    student: Student, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    first = student.build()
+    student.import_(first)
+    student.study('"Topic:peace" "note:deckforge Q/A"')
+    (student.folder / "cards.lock").unlink()
+    shutil.rmtree(student.folder / "dist")
+    # a new card with the title of one already there, before it
+    student.edit(
+        '[[cards]]\ntitle = "peace"',
+        '[[cards]]\ntitle = "peace"\nbullets = ["tilsit, july 1807"]\n\n[[cards]]\ntitle = "peace"',
+    )
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000100")  # nothing says when it last built
+    again = student.build()
+    assert len(again.changes.added) == len(again.notes)  # nothing to match with
+    assert {n.guid for n in again.notes} >= {n.guid for n in first.notes}
+    student.import_(again)
+    student.check(again)  # the reviewed card still asks about peace, with its own facts
+
+
+def test_a_deck_made_by_a_script_keeps_its_identity(tmp_path: Path, collection: Any) -> None:
+    rows = [("Dalton", "atomic theory published in 1808"), ("Rutherford", "gold foil, 1909")]
+
+    def deck(rows: list[tuple[str, str]]) -> Source:
+        cards = [Card(title=title, bullets=[fact]) for title, fact in rows]
+        return Source(deck=deckforge.Deck(name="Atoms"), cards=cards)
+
+    lock = tmp_path / "atoms.lock"
+    first = deckforge.build_source(deck(rows), lock, tmp_path / "dist")
+    import_package(collection, first.package.path)
+    rows[1] = ("Rutherford", "gold foil experiment, 1909")
+    second = deckforge.build_source(deck(rows), lock, tmp_path / "dist")
+    assert second.changes.summary() == "0 added, 2 updated, 2 unchanged, 0 removed"
+    log = import_package(collection, second.package.path)
+    assert (len(log.new), len(log.updated), collection.note_count()) == (0, 2, 4)
+    again = deckforge.build_source(deck(rows), lock, tmp_path / "dist")
+    log = import_package(collection, again.package.path)
+    assert (len(log.new), len(log.updated)) == (0, 0)
+    # and the deck, written out, is a cards.toml that builds the same notes
+    deckforge.dump(deck(rows), tmp_path / "atoms.toml")
+    assert deckforge.load(tmp_path / "atoms.toml") == deck(rows)
+    assert [n.guid for n in deckforge.build(tmp_path / "atoms.toml", tmp_path / "dist").notes] == [
+        n.guid for n in again.notes
+    ]
+
+
+def test_source_date_epoch_never_hides_an_edit(
+    student: Student, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "99999999999")
+    with pytest.raises(deckforge.DeckforgeError, match="SOURCE_DATE_EPOCH must be whole seconds"):
+        student.build()
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    student.import_(student.build())  # stamped now
+    student.study('"Text:*bad harvests*"')
+    student.edit("bread prices", "the price of bread")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # long before the first build
+    edited = student.build()
+    log = student.import_(edited)
+    assert len(log.updated) == 2
+    student.check(edited)
+    student.no_op()

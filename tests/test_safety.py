@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import signal
@@ -19,6 +18,7 @@ import pytest
 
 import deckforge
 from deckforge import Card, Deck, Source
+from deckforge.identity import read_lock
 
 from .conftest import dump_source
 
@@ -67,7 +67,9 @@ def readable(package: Path, lock: Path) -> None:
         (notes,) = conn.execute("SELECT count(*) FROM notes").fetchone()
     db.unlink()
     assert notes > 0
-    assert json.loads(lock.read_text(encoding="utf-8"))["notes"]
+    locked = read_lock(lock)
+    assert locked is not None
+    assert locked.notes
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +210,9 @@ def test_two_builds_of_one_source_into_two_folders_take_turns(big: Path, tmp_pat
         one = build(folder, {"SOURCE_DATE_EPOCH": str(1_900_000_000 + round_)}, "one")
         two = build(folder, {"SOURCE_DATE_EPOCH": str(1_950_000_000 + round_)}, "two")
         assert (one.wait(), two.wait()) == (0, 0)
-        lock = {
-            (n["guid"], n["mod"]) for n in json.loads((folder / "cards.lock").read_bytes())["notes"]
-        }
+        locked = read_lock(folder / "cards.lock")
+        assert locked is not None
+        lock = {(n.guid, n.mod) for n in locked.notes}
         for out in ("one", "two"):
             assert package_notes(folder / out / "benchmark.apkg") == lock
 
@@ -239,10 +241,11 @@ def test_a_build_of_many_sources_with_one_damaged_lock_writes_nothing(tmp_path: 
     assert len(deckforge.build_all([decks], out)) == 2
     a = (decks / "a.toml").read_text(encoding="utf-8")
     (decks / "a.toml").write_text(a[: a.rindex("[[cards]]")], encoding="utf-8")  # a card less
-    (decks / "b.lock").write_text('{"version": 1, "deck": "b", "notes": [', encoding="utf-8")
+    lock = (decks / "b.lock").read_text(encoding="utf-8")
+    (decks / "b.lock").write_text(lock[: lock.index("\n") + 40], encoding="utf-8")  # cut short
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
 
-    with pytest.raises(deckforge.SourceError, match=r"b\.lock:1:\d+: not a deckforge lock file"):
+    with pytest.raises(deckforge.SourceError, match=r"b\.lock:2:\d+: not a deckforge lock file"):
         deckforge.build_all([decks], out)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 

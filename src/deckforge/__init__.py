@@ -36,8 +36,11 @@ _EXPORTS = {
     "VerifyReport": "verification",
     "build": "pipeline",
     "build_all": "pipeline",
+    "build_source": "pipeline",
     "diff": "pipeline",
     "diff_all": "pipeline",
+    "dump": "source",
+    "dumps": "source",
     "export": "package",
     "export_bundle": "package",
     "import_outline": "start",
@@ -72,8 +75,11 @@ __all__ = [
     "__version__",
     "build",
     "build_all",
+    "build_source",
     "diff",
     "diff_all",
+    "dump",
+    "dumps",
     "export",
     "export_bundle",
     "import_outline",
@@ -106,8 +112,16 @@ if TYPE_CHECKING:
     from .identity import Changes, Lock, LockedNote, Update
     from .notes import Note, transform
     from .package import PackageInfo, export, export_bundle
-    from .pipeline import BuildResult, build, build_all, diff, diff_all, package_path
+    from .pipeline import (
+        BuildResult,
+        build,
+        build_all,
+        build_source,
+        diff,
+        diff_all,
+        package_path,
+    )
     from .schema import Card, ClozeOptions, Deck, Source, json_schema
-    from .source import load, load_all, loads, sources_in
+    from .source import dump, dumps, load, load_all, loads, sources_in
     from .start import Outline, import_outline, init
     from .verification import VerifyReport, verify

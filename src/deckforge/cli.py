@@ -20,7 +20,7 @@ from . import __version__
 from .words import plural
 
 if TYPE_CHECKING:
-    from deckforge import BuildResult, Changes, Note
+    from deckforge import BuildResult, Changes, LockedNote, Note
 
 SOURCES = click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 DEFAULT = ("cards.toml",)
@@ -42,17 +42,23 @@ def cli() -> None:
     """Turn study notes in cards.toml into an Anki deck."""
 
 
-@cli.command()
-@SOURCES
-@click.option(
+OUT_DIR = click.option(
     "--out-dir",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("dist"),
     show_default=True,
-    help="Folder the .apkg files are written to.",
+    help="Folder the .apkg files are written to (and were written to last time).",
 )
-@click.option("--bundle", metavar="NAME", help="Write one package, NAME.apkg, with every deck.")
+BUNDLE = click.option(
+    "--bundle", metavar="NAME", help="Write one package, NAME.apkg, with every deck."
+)
+
+
+@cli.command()
+@SOURCES
+@OUT_DIR
+@BUNDLE
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
 def build(
@@ -70,7 +76,7 @@ def build(
     elif not quiet:
         for result in results:
             click.echo(result.summary())
-            _echo_removed(result.changes)
+            _echo_advice(result.changes)
 
 
 @contextmanager
@@ -105,31 +111,35 @@ def _result_json(result: BuildResult) -> dict[str, object]:
 
 @cli.command()
 @SOURCES
-def diff(sources: tuple[Path, ...]) -> None:
+@OUT_DIR
+@BUNDLE
+def diff(sources: tuple[Path, ...], out_dir: Path, bundle: str | None) -> None:
     """Show what building each SOURCE (default: cards.toml) and importing it would change.
 
     Compares each source with its lock file, the record of the last build: notes added,
     updated (with the changed text), unchanged and removed.
     """
     with _reported():
-        planned = deckforge.diff_all(sources or DEFAULT)
+        planned = deckforge.diff_all(sources or DEFAULT, out_dir, bundle=bundle)
     for path, changes in planned.items():
         click.echo(f"{path}: {changes.summary()}")
         for line in _describe(changes):
             click.echo(line)
-        _echo_removed(changes)
+        _echo_advice(changes)
 
 
 @cli.command()
 @SOURCES
+@OUT_DIR
+@BUNDLE
 @click.option("--json", "as_json", is_flag=True, help="Print the notes as JSON, for scripts.")
-def preview(sources: tuple[Path, ...], as_json: bool) -> None:
+def preview(sources: tuple[Path, ...], out_dir: Path, bundle: str | None, as_json: bool) -> None:
     """Show the notes building each SOURCE (default: cards.toml) would write.
 
     Deletions are shown in brackets, dates and treaties in their own colours on a terminal.
     """
     with _reported():
-        planned = deckforge.diff_all(sources or DEFAULT)
+        planned = deckforge.diff_all(sources or DEFAULT, out_dir, bundle=bundle)
     if as_json:
         notes = [_note_json(n, c.title(n)) for c in planned.values() for n in c.notes]
         click.echo(json.dumps(notes, indent=2, ensure_ascii=False))
@@ -176,6 +186,7 @@ _KINDS = {"qa": "question/answer", "cloze": "cloze"}
 
 
 def _describe(changes: Changes) -> Iterator[str]:
+    emptied = {note.guid: numbers for note, numbers in changes.emptied}
     for note in changes.added:
         yield _headline("added", changes.title(note), note.kind, note.text)
     for update in changes.updated:
@@ -186,8 +197,24 @@ def _describe(changes: Changes) -> Iterator[str]:
         for line in difflib.ndiff(old, new):
             if line[:1] in "-+":
                 yield f"    {line}"
+        if update.new.kind == "cloze":
+            yield from _deletions(update.old, update.new, emptied.get(update.new.guid, ()))
     for locked in changes.removed:
         yield _headline("removed", changes.title(locked), locked.kind, locked.text)
+
+
+def _deletions(old: LockedNote, new: Note, emptied: tuple[int, ...]) -> Iterator[str]:
+    """The cards of an updated cloze note, when it gains or loses one: each deletion keeps its
+    card (and its review history), a new one makes a new card, a card whose deletion is gone is
+    left empty."""
+    before = {number for _, number, _ in old.cloze}
+    if emptied or not before.issuperset(new.numbers):
+        cards = [
+            f"c{number} [{new.text[span.start : span.end]}]{'' if number in before else ' new'}"
+            for number, span in zip(new.numbers, new.spans, strict=True)
+        ]
+        cards += [f"c{number} left empty" for number in emptied]
+        yield f"    cards: {', '.join(cards)}"
 
 
 def _headline(what: str, title: str, kind: str, text: str = "") -> str:
@@ -195,15 +222,9 @@ def _headline(what: str, title: str, kind: str, text: str = "") -> str:
     return f"{line}: {text}" if kind == "cloze" and what != "updated" else line
 
 
-def _echo_removed(changes: Changes) -> None:
-    if changes.removed:
-        one = len(changes.removed) == 1
-        click.echo(
-            f"{plural(len(changes.removed), 'note')} {'is' if one else 'are'} no longer in the "
-            f"source. Anki keeps {'it' if one else 'them'} (an import cannot delete notes); to "
-            f"find and delete {'it' if one else 'them'}, search in Anki's browser for:\n"
-            f"  {changes.removed_search()}"
-        )
+def _echo_advice(changes: Changes) -> None:
+    for line in changes.advice():
+        click.echo(line)
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import html
 import itertools
 import re
 from collections import defaultdict
@@ -366,16 +367,38 @@ def escape_all(texts: Sequence[str]) -> list[str]:
     return escaped if len(escaped) == len(texts) else [escape(text) for text in texts]
 
 
-def mark(text: str, spans: Iterable[Span], *, single: bool = False) -> str:
-    """The cloze field for *text*: each span its own deletion, ``{{c1::...}}``, ``{{c2::...}}``
-    in order; with *single*, all of them ``c1`` (one card that hides them all)."""
+def mark(text: str, spans: Sequence[Span], numbers: Sequence[int]) -> str:
+    """The cloze field for *text*: each of *spans* a deletion of the card its number names,
+    ``{{c1::...}}``, ``{{c2::...}}`` (the same number twice: one card hides both)."""
     quote = escape if _UNSAFE.search(text) else str  # most texts have nothing to escape
     out: list[str] = []
     pos = 0
-    for number, span in enumerate(sorted(spans), start=1):
+    for number, span in zip(numbers, spans, strict=True):
         # "::" inside a deletion would start a hint; an entity keeps it literal.
         answer = quote(text[span.start : span.end]).replace(":", "&#58;")
-        out += [quote(text[pos : span.start]), f"{{{{c{1 if single else number}::{answer}}}}}"]
+        out += [quote(text[pos : span.start]), f"{{{{c{number}::{answer}}}}}"]
         pos = span.end
     out.append(quote(text[pos:]))
     return "".join(out)
+
+
+_MARKED = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
+
+
+def unescape(html_text: str) -> str:
+    """The text that :func:`escape` made *html_text* of."""
+    return html.unescape(html_text.replace("<br>", "\n"))
+
+
+def unmark(field: str) -> tuple[str, list[tuple[str, int]]]:
+    """The text of a cloze field that :func:`mark` wrote, and its deletions as (text, number)."""
+    pieces: list[str] = []
+    deletions: list[tuple[str, int]] = []
+    pos = 0
+    for m in _MARKED.finditer(field):
+        answer = unescape(m.group(2))
+        pieces += [unescape(field[pos : m.start()]), answer]
+        deletions.append((answer, int(m.group(1))))
+        pos = m.end()
+    pieces.append(unescape(field[pos:]))
+    return "".join(pieces), deletions

@@ -1,45 +1,57 @@
-"""Note identity across rebuilds: GUIDs, the lock file, and per-note modification times.
+"""Note identity across rebuilds: the lock file, matching notes with it, and modification times.
 
 Anki matches an imported note to one it has by GUID alone, and updates it only when the
-imported note's ``mod`` is strictly newer (rslib ``import_export/package/apkg/import/notes.rs``).
-So a note must keep its GUID through every edit of the source, and its ``mod`` must change
-exactly when its content does. The lock file (``cards.lock`` beside ``cards.toml``, meant to be
-committed) remembers, for each note of the last build, its GUID, card, text, content hash and
-``mod``. A rebuild matches the new notes against it:
+imported note's ``mod`` is strictly newer (rslib ``import_export/package/apkg/import/notes.rs``);
+a cloze note's cards are its deletion numbers, ``c2`` being its second card, with its own
+review history. So through every edit of the source a note keeps its GUID, each deletion keeps
+its number, and a note's ``mod`` changes exactly when its content does, to a time later than
+any it had before.
 
-1. cards: by explicit ``id``, then identical content, then best similarity among the locked
-   cards that share a title or a bullet with it (the way git finds renamed files);
+The lock file (``cards.lock`` beside ``cards.toml``, meant to be committed) remembers each note
+of the last build: its GUID, card, text, content hash, ``mod`` and deletions. A rebuild matches
+the new notes with it:
+
+1. cards: by explicit ``id``, then identical content (bullets in any order), then identical
+   bullets (a new title), then the most similar card among those that share a line with it,
+   then among those that share its rarest words (a typo fixed in the title and the only
+   bullet, a word replaced everywhere);
 2. cloze notes: identical text in the matched card, then identical text anywhere (a bullet
-   moved to another card), then best similarity in the matched card;
-3. whatever is left is new and gets a GUID derived from its content and card.
+   moved to another card), then the most similar text in the matched card;
+3. what is left is new, with a GUID derived from its content (see :func:`notes.transform`).
 
-Only unmatched candidates are compared by similarity, and only with cards that share a line,
-so the cost stays close to linear in the size of the deck.
+Similarity is how many words two texts share (Dice's coefficient over their sets of words):
+cheap enough to score every candidate pair, and candidates come from indexes, never from all
+pairs, so matching stays close to linear in the size of the deck whatever the edit.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
 import os
 import re
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _quote  # C, as json.dumps uses
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from .errors import DeckforgeError, Problem, SourceError
-from .notes import Note, guid_for
+from .notes import Note, NoteKind, guid_for, read_fields
+from .schema import Kind, Source
+from .words import plural
 
 # Below this similarity an edited text counts as a different note (and a new GUID).
 SIMILAR = 0.5
+# Times are whole seconds. Anything from the year 2286 on is a wrong setting, and from 5138 on
+# a corrupt lock: a time may grow by a second per build past the clock, and stay far below.
+MAX_EPOCH = 10**10
+MAX_MOD = 10**11
 
 
 def build_time() -> int:
@@ -47,9 +59,9 @@ def build_time() -> int:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         return int(time.time())
-    if not epoch.isascii() or not epoch.isdigit() or int(epoch[:12]) >= MAX_MOD:
+    if not epoch.isascii() or not epoch.isdigit() or int(epoch[:12]) >= MAX_EPOCH:
         raise DeckforgeError(
-            f"SOURCE_DATE_EPOCH must be whole seconds since 1970, below {MAX_MOD}, not {epoch!r}"
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970, below {MAX_EPOCH}, not {epoch!r}"
         )
     return int(epoch)
 
@@ -62,36 +74,42 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 
 # -- the lock file --------------------------------------------------------------------------
 
-
-# Times are whole seconds; anything from year 5138 on is a corrupt lock or a wrong setting.
-MAX_MOD = 10**11
+VERSION = 2
 
 
 class LockedNote(NamedTuple):
     """One note of the last build, as the lock file remembers it."""
 
     guid: str
-    kind: Literal["qa", "cloze"]
+    kind: NoteKind
     card: str  # GUID of the card's question/answer note: the card's identity
-    text: str
     hash: str
     mod: Annotated[int, Field(ge=0, lt=MAX_MOD)]
+    text: str
     id: str | None = None  # the card's explicit id, on question/answer notes
+    # a cloze note's deletions, in its text: (text, number, kind); and the highest number it
+    # ever had, which no new deletion takes (its card may still be in Anki, with history)
+    cloze: tuple[tuple[str, int, Kind | Literal[""]], ...] = ()
+    last: int = 0
 
     @property
     def title(self) -> str:
         return self.text.split("\n", 1)[0]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Lock:
-    """The lock file: which GUID and ``mod`` each note of the last build has."""
+    """The lock file: the identity and time of each note of the last build.
 
-    __pydantic_config__ = ConfigDict(extra="forbid")
+    ``key`` is what the GUIDs of new notes derive from, set when the lock is first written:
+    it stays when the deck is renamed. ``merged`` counts the git conflicts in the file that
+    were resolved as it was read (both sides kept).
+    """
 
     deck: str
+    key: str
     notes: tuple[LockedNote, ...] = ()
-    version: Literal[1] = 1
+    merged: int = 0
 
 
 def lock_path(source: str | os.PathLike[str]) -> Path:
@@ -99,58 +117,185 @@ def lock_path(source: str | os.PathLike[str]) -> Path:
     return Path(source).with_suffix(".lock")
 
 
+def default_key(deck: str, source: str | os.PathLike[str]) -> str:
+    """The key of a deck's first lock: its name and its file's, so that two files of one deck
+    name (``week1.toml`` and ``week2.toml``, both "History") never share a GUID."""
+    return f"{deck}/{Path(source).stem}"
+
+
+_NOTES = TypeAdapter(list[LockedNote])
+_CONFLICT = ("<<<<<<<", "|||||||", "=======", ">>>>>>>")
+
+
 def read_lock(path: str | os.PathLike[str]) -> Lock | None:
-    """The lock file at *path*, or None when there is none yet."""
+    """The lock file at *path*, or None when there is none yet.
+
+    The file holds a line of JSON per note, after a line that names the deck. It is read line
+    by line, so that a file git left with conflict markers after a merge reads as both sides
+    together (a note on both: its newer time); a lock of version 1 reads as well.
+    """
     name = os.fspath(path)
     try:
         with open(name, "rb") as f:
-            text = f.read()
+            raw = f.read()
     except FileNotFoundError:
         return None
     except OSError as e:
         raise SourceError([Problem(name, 0, 0, "", f"cannot read lock file: {e}")]) from None
-    hint = "; delete it to match notes by their content alone"
+    header, lines, linenos, merged = _lines_of(raw, name)
+    version = header.get("deckforge", header.get("version"))
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _not_a_lock(name, 1, 1, "its first line must give its version")
+    if version > VERSION:
+        msg = f"was written by a newer deckforge (lock version {version}); upgrade deckforge"
+        raise SourceError([Problem(name, 0, 0, "", msg)])
+    deck, key = header.get("deck"), header.get("key")
+    if not isinstance(deck, str) or not isinstance(key, str | None):
+        raise _not_a_lock(name, 1, 1, "its first line must name the deck")
     try:
-        # straight from JSON to the lock's tuples, with no dictionaries in between
-        return _lock_adapter().validate_json(text)
+        data = json.loads("[" + ",".join(lines) + "]")
+    except (json.JSONDecodeError, RecursionError, ValueError):
+        for line, lineno in zip(lines, linenos, strict=True):  # which line is it?
+            try:
+                json.loads(line)
+            except (json.JSONDecodeError, RecursionError, ValueError) as bad:
+                colno, msg = getattr(bad, "colno", 1), getattr(bad, "msg", str(bad))
+                raise _not_a_lock(name, lineno, colno, msg) from None
+        raise _not_a_lock(name, 1, 1, "not JSON") from None
+    try:
+        notes = _NOTES.validate_python(data)
     except ValidationError as e:
         err = e.errors()[0]
-        if err["type"] == "json_invalid":  # let the json module say where
+        index, *where = err["loc"] or (0,)
+        at = linenos[index] if isinstance(index, int) and index < len(linenos) else 1
+        place = ".".join(map(str, where))
+        raise _not_a_lock(name, at, 1, f"{place + ': ' if place else ''}{err['msg']}") from None
+    newest: dict[str, LockedNote] = {}
+    for note in notes:  # a note on both sides of a conflict: its newer time
+        if note.guid not in newest or note.mod > newest[note.guid].mod:
+            newest[note.guid] = note
+    return Lock(deck, key or default_key(deck, name), tuple(newest.values()), merged)
+
+
+def _lines_of(raw: bytes, name: str) -> tuple[dict[str, object], list[str], list[int], int]:
+    """A lock file's header, its notes' lines and their line numbers, and how many git
+    conflicts it holds (whose markers are left out)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _not_a_lock(name, raw[: e.start].count(b"\n") + 1, 1, "invalid UTF-8") from None
+    header: object = None
+    lines: list[str] = []
+    linenos: list[int] = []
+    merged = 0
+    for lineno, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.strip().removesuffix(",")
+        if not line or line == "]}":  # version 1 closes its list of notes
+            continue
+        if line.startswith(_CONFLICT):
+            merged += line.startswith(_CONFLICT[0])
+        elif line.startswith('{"guid"'):
+            lines.append(line)
+            linenos.append(lineno)
+        elif header is None:
             try:
-                json.loads(text.decode("utf-8", "replace"))
-            except json.JSONDecodeError as bad:
-                msg = f"not a deckforge lock file: {bad.msg}{hint}"
-                raise SourceError([Problem(name, bad.lineno, bad.colno, "", msg)]) from None
-            except (RecursionError, ValueError):  # absurdly nested, or huge numbers
-                pass
-        where = ".".join(map(str, err["loc"]))
-        msg = f"not a deckforge lock file: {where + ': ' if where else ''}{err['msg']}{hint}"
-        raise SourceError([Problem(name, 0, 0, "", msg)]) from None
+                # version 1 opens its list of notes on this line
+                header = json.loads(line + "]}" if line.endswith("[") else line)
+            except (json.JSONDecodeError, RecursionError, ValueError) as e:
+                colno, msg = getattr(e, "colno", 1), getattr(e, "msg", str(e))
+                raise _not_a_lock(name, lineno, colno, msg) from None
+    if not isinstance(header, dict):
+        raise _not_a_lock(name, 1, 1, "it does not start with a line naming its deck")
+    return header, lines, linenos, merged
 
 
-@functools.cache
-def _lock_adapter() -> TypeAdapter[Lock]:
-    return TypeAdapter(Lock)  # built on first use: `check` never reads a lock
+def _not_a_lock(name: str, lineno: int, colno: int, msg: str) -> SourceError:
+    msg = (
+        f"not a deckforge lock file: {msg}; restore it from git (git checkout -- {name}), "
+        "or move it aside: the next build rebuilds it from the package it built last"
+    )
+    return SourceError([Problem(name, lineno, colno, "", msg)])
 
 
 def dump_lock(lock: Lock) -> Iterator[str]:
-    """The lock as JSON, in pieces, one note per line so that version control shows edits
-    note by note."""
-    yield f'{{"version": {lock.version}, "deck": {_quote(lock.deck)}, "notes": ['
-    start = "\n"
-    for n in lock.notes:
-        # what json.dumps(..., ensure_ascii=False) writes for the note as a dictionary
-        card_id = "" if n.id is None else f', "id": {_quote(n.id)}'
-        yield (
-            f'{start}{{"guid": {_quote(n.guid)}, "kind": {_quote(n.kind)}, '
-            f'"card": {_quote(n.card)}, "text": {_quote(n.text)}, "hash": {_quote(n.hash)}, '
-            f'"mod": {n.mod}{card_id}}}'
+    """The lock file, in pieces: a line naming the deck, then a line per note, in the order of
+    their GUIDs (edits to different notes on two branches of a repository seldom touch
+    neighbouring lines, so git merges them)."""
+    yield f'{{"deckforge": {VERSION}, "deck": {_quote(lock.deck)}, "key": {_quote(lock.key)}}}\n'
+    for n in sorted(lock.notes, key=lambda n: n.guid):
+        # what json.dumps(..., ensure_ascii=False) writes, field by field
+        line = (
+            f'{{"guid": {_quote(n.guid)}, "kind": "{n.kind}", "card": {_quote(n.card)}, '
+            f'"hash": {_quote(n.hash)}, "mod": {n.mod}'
         )
-        start = ",\n"
-    yield "\n]}\n"
+        if n.id is not None:
+            line += f', "id": {_quote(n.id)}'
+        if n.kind == "cloze":
+            deletions = ", ".join(f"[{_quote(t)}, {num}, {_quote(k)}]" for t, num, k in n.cloze)
+            line += f', "cloze": [{deletions}], "last": {n.last}'
+        yield f'{line}, "text": {_quote(n.text)}}}\n'
 
 
-# -- matching -------------------------------------------------------------------------------
+class Built(NamedTuple):
+    """A note as the last package built holds it (see ``package.read_built``)."""
+
+    guid: str
+    kind: NoteKind
+    deck: str
+    mod: int
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> Lock | None:
+    """The lock as the last package built (*built*) shows it should be.
+
+    Where the package holds a note newer than the lock does, the lock went back in time (a
+    revert, an older branch, a restored backup) and the package's is the note Anki has: it
+    takes the lock's place. With no lock at all, the package's notes in *deck* are the lock.
+    """
+    if not built:
+        return lock
+    by_guid = {b.guid: b for b in built}
+    if lock is None:
+        chosen = [b for b in built if b.deck == deck]
+        old: dict[str, LockedNote] = {}
+    else:
+        old = {n.guid: n for n in lock.notes}
+        chosen = [b for g, n in old.items() if (b := by_guid.get(g)) and b.mod > n.mod]
+    if not chosen:
+        return lock
+    # a recovered cloze note belongs to the card of its title (its Topic field) with its text
+    cards: dict[tuple[str, str], str] = {}
+    for b in built:
+        if b.kind == "qa":
+            lines = read_fields("qa", b.fields)[0].split("\n")[1:]
+            cards.update({(b.fields[0], line): b.guid for line in lines})
+    recovered = dict(old)
+    for b in chosen:
+        text, deletions = read_fields(b.kind, b.fields)
+        was = old.get(b.guid)
+        kinds = {t: k for t, _, k in was.cloze} if was else {}
+        card = was.card if was else b.guid
+        if b.kind == "cloze" and was is None:
+            card = cards.get((b.fields[1], text), "")
+        recovered[b.guid] = LockedNote(
+            b.guid,
+            b.kind,
+            card,
+            content_hash(b.kind, b.fields, b.tags),
+            b.mod,
+            text,
+            was.id if was else None,
+            tuple((t, n, kinds.get(t, "")) for t, n in deletions),
+            max([was.last if was else 0, *(n for _, n in deletions)]),
+        )
+    if lock is None:
+        return Lock(deck, key, tuple(recovered.values()))
+    return Lock(lock.deck, lock.key, tuple(recovered.values()), lock.merged)
+
+
+# -- what a build changes -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -165,18 +310,58 @@ class Update:
 class Changes:
     """What importing the new build will do in Anki, note by note."""
 
-    notes: tuple[Note, ...]  # the new build's, with their GUIDs and times
+    notes: tuple[Note, ...]  # the new build's, with their GUIDs, times and deletion numbers
     added: tuple[Note, ...]
     updated: tuple[Update, ...]
     unchanged: int
     removed: tuple[LockedNote, ...]
     lock: Lock  # the lock file for the new build
+    # cloze notes that lost deletions: the numbers of their cards left empty in Anki
+    emptied: tuple[tuple[Note, tuple[int, ...]], ...] = ()
+    renamed: str | None = None  # the deck's name in the lock, when the source renamed it
+    merged: int = 0  # git conflicts resolved in the lock file
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.updated)} updated, "
             f"{self.unchanged} unchanged, {len(self.removed)} removed"
         )
+        if self.emptied:
+            count = sum(len(numbers) for _, numbers in self.emptied)
+            line += f", {plural(count, 'card')} left empty"
+        return line
+
+    def advice(self) -> list[str]:
+        """What to do in Anki after importing this build, beyond the import itself."""
+        said = []
+        if self.merged:
+            said.append(
+                f"The lock file held {plural(self.merged, 'git conflict')}: both sides are kept,"
+                " and a build writes it whole again."
+            )
+        if self.renamed:
+            said.append(
+                f"The deck was renamed from {self.renamed!r} to {self.lock.deck!r}. An import "
+                "never moves cards between decks: before importing, rename the deck in Anki "
+                f"(in the deck list, the gear beside {self.renamed!r}, then Rename) to "
+                f"{self.lock.deck!r}, and every note keeps its place and its history."
+            )
+        if self.removed:
+            one = len(self.removed) == 1
+            said.append(
+                f"{plural(len(self.removed), 'note')} {'is' if one else 'are'} no longer in the "
+                f"source. Anki keeps {'it' if one else 'them'} (an import cannot delete notes); "
+                f"to find and delete {'it' if one else 'them'}, search in Anki's browser for:\n"
+                f"  {self.removed_search()}"
+            )
+        if self.emptied:
+            count = sum(len(numbers) for _, numbers in self.emptied)
+            said.append(
+                f"{plural(count, 'card')} of cloze notes whose deletion is gone will be empty in "
+                "Anki (Anki keeps a card until it is deleted): after importing, choose Tools → "
+                "Empty Cards in Anki and delete them."
+            )
+        return said
 
     def title(self, note: Note | LockedNote) -> str:
         """The title of the card *note* belongs to."""
@@ -197,41 +382,35 @@ class Changes:
         terms = []
         for note in self.removed:
             if note.kind == "cloze":
-                terms.append(f'"Text:{_words(note.text)}"')
+                terms.append(f'"Text:{_search_words(note.text)}"')
             else:
                 # the title and first bullet: enough to tell the card from any other
                 title, first = [*note.text.split("\n"), ""][:2]
-                terms.append(f'("Topic:{_words(title)}" "Facts:{_words(first)}")')
-        deck = re.sub(r'([\\"*_])', r"\\\1", self.lock.deck)
-        return f'"deck:{deck}" ({" OR ".join(terms)})'
+                terms.append(f'("Topic:{_search_words(title)}" "Facts:{_search_words(first)}")')
+        decks = [f'"deck:{_search_quote(d)}"' for d in (self.renamed, self.lock.deck) if d]
+        where = decks[0] if len(decks) == 1 else f"({' OR '.join(decks)})"
+        return f"{where} ({' OR '.join(terms)})"
 
 
-def _words(text: str) -> str:
+def _search_words(text: str) -> str:
     """``*1926*treaty*of*berlin*``: matches a field holding these words in this order."""
     return "*" + "*".join(re.findall(r"[^\W_]+", text)) + "*"
 
 
-def _similarity(a: str, b: str) -> float:
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < SIMILAR or matcher.quick_ratio() < SIMILAR:
-        return 0.0
-    return matcher.ratio()
+def _search_quote(text: str) -> str:
+    return re.sub(r'([\\"*_])', r"\\\1", text)
 
 
-_COMMON = 20  # a line in more locked cards than this does not suggest candidates
+# -- matching -------------------------------------------------------------------------------
+
+_COMMON = 20  # a line in more cards than this suggests no pairs
+_RARE_WORDS = 4  # a card looks for partners by this many of its rarest words
+_BEST = 3  # and scores the partners that share most of them
+_WORK = 10000000  # partners looked at by all the cards left, at most (about)
 
 
-_WORDS = re.compile(r"\w+")
-
-
-def _loose(line: str) -> str:
-    """A line as a key that ignores case, punctuation and spacing."""
-    return " ".join(_WORDS.findall(line.casefold()))
-
-
-def _lines_in_any_order(text: str) -> str:
-    # A card is the same card whatever the order of its bullets.
-    return "\n".join(sorted(text.split("\n")))
+def _dice(x: frozenset[str], y: frozenset[str]) -> float:
+    return 2 * len(x & y) / (len(x) + len(y)) if x or y else 1.0
 
 
 class _Matcher:
@@ -239,128 +418,235 @@ class _Matcher:
 
     def __init__(self, notes: Sequence[Note], locked: Sequence[LockedNote]) -> None:
         self.notes = notes
-        self.guids: dict[int, str] = {}  # note index -> GUID of the locked note it continues
-        self.taken: set[str] = set()  # the values of self.guids
+        self.found: dict[int, LockedNote] = {}  # note index -> the locked note it continues
+        self.taken: set[str] = set()  # their GUIDs
         self.card_of: dict[int, str] = {}  # card index -> GUID of its locked card
-        self.old_qa = {n.guid: n for n in locked if n.kind == "qa"}
-        self.old_clozes: dict[str, list[LockedNote]] = defaultdict(list)  # by card
-        for old in locked:
-            if old.kind == "cloze":
-                self.old_clozes[old.card].append(old)
-        self.qa = [i for i, n in enumerate(notes) if n.kind == "qa"]
+        self.old_cards = [n for n in locked if n.kind == "qa"]
+        self.old_clozes = [n for n in locked if n.kind == "cloze"]
+        self.cards = [i for i, n in enumerate(notes) if n.kind == "qa"]
         self.clozes = [i for i, n in enumerate(notes) if n.kind == "cloze"]
+        self.words: dict[str, frozenset[str]] = {}  # each text's, once
+        self.lines: dict[str, frozenset[str]] = {}
 
-    def take(self, index: int, old: LockedNote) -> None:
-        self.guids[index] = old.guid
+    def words_of(self, text: str) -> frozenset[str]:
+        """The words of *text*, whatever their case."""
+        if text not in self.words:
+            self.words[text] = frozenset(text.casefold().split())
+        return self.words[text]
+
+    def lines_of(self, text: str) -> frozenset[str]:
+        """A card's title and bullets."""
+        if text not in self.lines:
+            self.lines[text] = frozenset(text.split("\n"))
+        return self.lines[text]
+
+    def take(self, i: int, old: LockedNote) -> None:
+        self.found[i] = old
         self.taken.add(old.guid)
         if old.kind == "qa":
-            self.card_of[self.notes[index].card] = old.guid
-            del self.old_qa[old.guid]
+            self.card_of[self.notes[i].card] = old.guid
 
-    def free(self, index: int, old: LockedNote) -> bool:
-        return index not in self.guids and old.guid not in self.taken
+    def left(self, indexes: Iterable[int]) -> list[int]:
+        return [i for i in indexes if i not in self.found]
 
-    def cards_by_id(self, card_ids: Sequence[str | None]) -> None:
-        by_id = {n.id: n for n in self.old_qa.values() if n.id is not None}
-        for i in self.qa:
-            card_id = card_ids[self.notes[i].card]
-            if card_id is not None and card_id in by_id:
-                self.take(i, by_id.pop(card_id))
+    def free(self, pool: Iterable[LockedNote]) -> list[LockedNote]:
+        return [old for old in pool if old.guid not in self.taken]
 
-    def same_text(
-        self, indexes: Iterable[int], pool: Iterable[LockedNote], *, same_card: bool = False
+    def same(
+        self,
+        indexes: Iterable[int],
+        pool: Iterable[LockedNote],
+        key: Callable[[int], Hashable],
+        old_key: Callable[[LockedNote], Hashable],
     ) -> None:
-        """Match notes to free locked notes with the same text (and card, if *same_card*)."""
-        by_key: dict[tuple[str, str], list[LockedNote]] = defaultdict(list)
-        for old in pool:
-            if old.guid not in self.taken:  # only what an earlier step left
-                by_key[old.card if same_card else "", old.text].append(old)
-        for i in indexes:
-            if i in self.guids:
-                continue
-            note = self.notes[i]
-            card = self.card_of.get(note.card, "") if same_card else ""
-            for old in by_key.get((card, note.text), ()):
-                if self.free(i, old):
+        """Match each note with the first free locked note of the same key."""
+        by_key: dict[Hashable, list[LockedNote]] = defaultdict(list)
+        for old in self.free(pool):
+            by_key[old_key(old)].append(old)
+        for i in self.left(indexes):
+            for old in by_key.get(key(i), ()):
+                if old.guid not in self.taken:
                     self.take(i, old)
                     break
 
-    def similar(
-        self, candidates: Iterable[tuple[int, LockedNote]], key: Callable[[str], str] = str
+    def best_first(
+        self, pairs: Iterable[tuple[int, LockedNote]], parts: Callable[[str], frozenset[str]]
     ) -> None:
-        """Best-first: the most similar pair is matched first, then the next free one.
+        """The most similar pair is matched first, then the next whose two are both free.
 
-        *key* turns a text into what is compared.
+        Two texts are as similar as the *parts* they share (Dice's coefficient: twice the parts
+        they share over the parts of both; 1 for the same parts, 0 for none in common).
         """
         scored = sorted(
             (
                 (score, -i, old.guid, old)
-                for i, old in candidates
-                if (score := _similarity(key(self.notes[i].text), key(old.text))) >= SIMILAR
+                for i, old in pairs
+                if (score := _dice(parts(self.notes[i].text), parts(old.text))) >= SIMILAR
             ),
             key=lambda t: t[:3],
             reverse=True,
         )
         for _, neg_i, _, old in scored:
-            if self.free(-neg_i, old):
+            if -neg_i not in self.found and old.guid not in self.taken:
                 self.take(-neg_i, old)
 
-    def similar_cards(self) -> None:
-        # Only cards that share a title or a bullet are compared (in any case and spacing, so
-        # that a find-and-replace across the deck still pairs them), and a line shared by many
-        # cards is no evidence: near-linear, not quadratic, however large the deck.
-        if not self.old_qa:  # no locked card left to pair with
+    def sharing_a_line(self) -> Iterator[tuple[int, LockedNote]]:
+        """Each card left, with the free locked cards that share its title or a bullet."""
+        olds, cards = self.free(self.old_cards), self.left(self.cards)
+        if not olds or not cards:
             return
         by_line: dict[str, list[LockedNote]] = defaultdict(list)
-        for old in self.old_qa.values():
-            for line in {_loose(line) for line in old.text.split("\n")}:
+        for old in olds:
+            for line in self.lines_of(old.text):
                 by_line[line].append(old)
-        by_line = defaultdict(list, {k: v for k, v in by_line.items() if len(v) <= _COMMON})
-        candidates = (
-            (i, old)
-            for i in self.qa
-            if i not in self.guids
-            for old in {
-                o.guid: o for line in self.notes[i].text.split("\n") for o in by_line[_loose(line)]
-            }.values()
-        )
-        self.similar(candidates, key=_lines_in_any_order)
+        for i in cards:
+            lines = self.lines_of(self.notes[i].text)
+            found = [o for line in lines if len(by_line[line]) <= _COMMON for o in by_line[line]]
+            yield from ((i, old) for old in {o.guid: o for o in found}.values())
 
-    def in_card(self, i: int) -> list[LockedNote]:
-        return self.old_clozes.get(self.card_of.get(self.notes[i].card, ""), [])
+    def sharing_a_rare_word(self) -> Iterator[tuple[int, LockedNote]]:
+        """Each card left, with the free locked cards that share most of its rarest words
+        (rare among the cards left on both sides). A word in too many cards is passed over:
+        the more cards are left, the fewer a word may be in, so that the work stays bounded."""
+        cards, olds = self.left(self.cards), self.free(self.old_cards)
+        if not cards or not olds:
+            return
+        mine = {i: self.words_of(self.notes[i].text) for i in cards}
+        theirs = [(old, self.words_of(old.text)) for old in olds]
+        frequency = Counter(w for words in (*mine.values(), *(w for _, w in theirs)) for w in words)
+        most = max(_COMMON, _WORK // (len(cards) * _RARE_WORDS))
+        by_word: dict[str, list[LockedNote]] = defaultdict(list)
+        for old, words in theirs:
+            for word in words:
+                if frequency[word] <= most:
+                    by_word[word].append(old)
+        for i, words in mine.items():
+            rare = sorted((w for w in words if w in by_word), key=lambda w: (frequency[w], w))
+            partners = [o for w in rare[:_RARE_WORDS] for o in by_word[w]]
+            shared = Counter(o.guid for o in partners)
+            by_guid = {o.guid: o for o in partners}
+            yield from ((i, by_guid[g]) for g, _ in shared.most_common(_BEST))
 
-    def match(self, card_ids: Sequence[str | None]) -> dict[int, str]:
-        self.cards_by_id(card_ids)
-        self.same_text(self.qa, list(self.old_qa.values()))
-        self.similar_cards()
-        old_clozes = [o for olds in self.old_clozes.values() for o in olds]
-        self.same_text(self.clozes, old_clozes, same_card=True)
-        self.same_text(self.clozes, old_clozes)  # a bullet moved to another card
-        self.similar(
-            (i, old) for i in self.clozes if i not in self.guids for old in self.in_card(i)
+    def match(self, card_ids: Sequence[str | None]) -> dict[int, LockedNote]:
+        notes = self.notes
+        if not self.old_cards and not self.old_clozes:
+            return self.found
+        by_id = {n.id: n for n in self.old_cards if n.id is not None}
+        for i in self.cards:
+            card_id = card_ids[notes[i].card]
+            if card_id is not None and card_id in by_id:
+                self.take(i, by_id.pop(card_id))
+        lines = lambda i: _lines(notes[i].text)  # noqa: E731
+        self.same(self.cards, self.old_cards, lines, lambda o: _lines(o.text))
+        bullets = lambda i: _lines(notes[i].text, 1)  # noqa: E731
+        self.same(self.cards, self.old_cards, bullets, lambda o: _lines(o.text, 1))
+        self.best_first(self.sharing_a_line(), self.lines_of)
+        self.best_first(self.sharing_a_rare_word(), self.words_of)
+        in_card = lambda i: (self.card_of.get(notes[i].card, ""), notes[i].text)  # noqa: E731
+        self.same(self.clozes, self.old_clozes, in_card, lambda o: (o.card, o.text))
+        self.same(self.clozes, self.old_clozes, lambda i: notes[i].text, lambda o: o.text)
+        by_card: dict[str, list[LockedNote]] = defaultdict(list)
+        for old in self.free(self.old_clozes):
+            by_card[old.card].append(old)
+        self.best_first(
+            (
+                (i, old)
+                for i in self.left(self.clozes)
+                for old in by_card.get(self.card_of.get(notes[i].card, ""), ())
+            ),
+            self.words_of,
         )
-        return self.guids
+        return self.found
+
+
+def _lines(text: str, start: int = 0) -> tuple[str, ...]:
+    """A card's title and bullets (from *start*: 1 for the bullets alone), in any order: a
+    card is the same card whatever the order of its bullets."""
+    return tuple(sorted(text.split("\n")[start:]))
+
+
+# -- deletion numbers -----------------------------------------------------------------------
+
+
+def _numbers(note: Note, texts: Sequence[str], old: LockedNote | None) -> tuple[int, ...]:
+    """The numbers of *note*'s deletions (whose *texts* these are), kept from the locked note
+    it continues.
+
+    ``transform`` numbers a note's deletions from 1, and gives deletions that share a card one
+    number (``cards = "single"``). Each such card takes, in turn: the number of a locked
+    deletion with the same text; else, when as many cards are left on each side for a kind of
+    deletion, the number of the locked one in the same order (an edited date, "1788" to
+    "1789"); else a number no deletion of the note ever had.
+    """
+    if old is None or not note.numbers:
+        return note.numbers
+    locked = tuple(number for _, number, _ in old.cloze)
+    if [text for text, _, _ in old.cloze] == texts and _same_cards(note.numbers, locked):
+        return locked  # the same deletions, on the same cards: most notes
+    kinds = [s.kind for s in note.spans]
+    groups = list(dict.fromkeys(note.numbers))  # each card of the note, in order
+    members = {g: [j for j, n in enumerate(note.numbers) if n == g] for g in groups}
+    chosen: dict[int, int] = {}
+    used: set[int] = set()
+    by_text: dict[str, list[int]] = defaultdict(list)
+    old_kinds: dict[int, set[str]] = defaultdict(set)
+    for text, number, kind in old.cloze:
+        by_text[text].append(number)
+        old_kinds[number].add(kind)
+    for g in groups:
+        same = (n for j in members[g] for n in by_text.get(texts[j], ()) if n not in used)
+        if (kept := next(same, None)) is not None:
+            chosen[g] = kept
+            used.add(kept)
+    left_old = [n for n in dict.fromkeys(n for _, n, _ in old.cloze) if n not in used]
+    left_new = [g for g in groups if g not in chosen]
+    for kind in ("date", "treaty"):
+        olds = [n for n in left_old if old_kinds[n] <= {kind, ""}]
+        news = [g for g in left_new if {kinds[j] for j in members[g]} == {kind}]
+        if len(olds) == len(news):
+            chosen.update(zip(news, olds, strict=True))
+    last = max([old.last, *chosen.values()])
+    for g in groups:
+        if g not in chosen:
+            last += 1
+            chosen[g] = last
+    return tuple(chosen[n] for n in note.numbers)
+
+
+def _same_cards(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Whether two numberings of the same deletions put the same ones on one card."""
+    return len(set(a)) == len(set(b)) == len(set(zip(a, b, strict=True)))
 
 
 def reconcile(
-    notes: Sequence[Note], lock: Lock | None, deck: str, now: int, card_ids: Sequence[str | None]
+    notes: Sequence[Note], lock: Lock | None, source: Source, key: str, now: int
 ) -> Changes:
-    """Give *notes* the GUIDs and ``mod`` times that make a re-import update them in place.
+    """Give the *notes* of *source* the GUIDs, deletion numbers and ``mod`` times that make a
+    re-import update them in place; *key* goes into the new lock.
 
-    *card_ids* are the cards' explicit ids, by card index; *now* stamps new and changed notes.
+    *now* stamps new and changed notes, and a changed note is stamped later than its locked
+    time in any case.
     """
+    card_ids = [card.id for card in source.cards]
+    deck = source.deck.name
     locked = lock.notes if lock else ()
-    by_guid = {n.guid: n for n in locked}
-    guids = _Matcher(notes, locked).match(card_ids)
-    taken = set(by_guid)  # every matched GUID comes from the lock
+    found = _Matcher(notes, locked).match(card_ids)
+    taken = {n.guid for n in locked}
     out: list[Note] = []
     entries: list[LockedNote] = []
     added: list[Note] = []
     updated: list[Update] = []
-    card_guid: dict[int, str] = {}
+    emptied: list[tuple[Note, tuple[int, ...]]] = []
+    card_guid = ""
     for i, note in enumerate(notes):
-        digest = content_hash(note.kind, note.fields, note.tags)
-        old = by_guid[guids[i]] if i in guids else None
+        old = found.get(i)
+        if note.spans:  # a cloze note
+            texts = [note.text[s.start : s.end] for s in note.spans]
+            numbers = _numbers(note, texts, old)
+            cloze = tuple(zip(texts, numbers, [s.kind for s in note.spans], strict=True))
+            last = max(old.last, *numbers) if old else max(numbers)
+        else:
+            numbers, cloze, last = (), (), 0
         if old is None:
             # New: its content-derived GUID, unless a note (even a removed one) has it.
             guid, salt = note.guid, 0
@@ -368,24 +654,35 @@ def reconcile(
                 salt += 1
                 guid = guid_for(note.guid, str(salt))
             taken.add(guid)
-            new = note.stamped(guid, now)
+            new = note.stamped(guid, now, numbers)
+            digest = content_hash(new.kind, new.fields, new.tags)
             added.append(new)
-        elif old.hash == digest:
-            new = note.stamped(old.guid, old.mod)
         else:
-            # Strictly newer than what Anki has, even when rebuilt within the same second.
-            new = note.stamped(old.guid, max(now, old.mod + 1))
-            updated.append(Update(old, new))
+            new = note.stamped(old.guid, old.mod, numbers)
+            digest = content_hash(new.kind, new.fields, new.tags)
+            if digest != old.hash:
+                # Strictly newer than what Anki has, even when rebuilt within the same second.
+                new = new.stamped(old.guid, max(now, old.mod + 1))
+                updated.append(Update(old, new))
+            if old.cloze and (gone := {n for _, n, _ in old.cloze}.difference(numbers)):
+                emptied.append((new, tuple(sorted(gone))))
         out.append(new)
+        card_id = None
         if note.kind == "qa":  # the first note of every card
-            card_guid[note.card] = new.guid
-        card_id = card_ids[new.card] if new.kind == "qa" else None
-        # guid, kind, card, text, hash, mod, id (positional: this runs for every note)
+            card_guid, card_id = new.guid, card_ids[note.card]
+        # guid, kind, card, hash, mod, text, id, cloze, last (positional: this runs per note)
         entries.append(
-            LockedNote(new.guid, new.kind, card_guid[note.card], new.text, digest, new.mod, card_id)
+            LockedNote(
+                new.guid, new.kind, card_guid, digest, new.mod, new.text, card_id, cloze, last
+            )
         )
     current = {n.guid for n in out}
     removed = tuple(n for n in locked if n.guid not in current)
     unchanged = len(out) - len(added) - len(updated)
-    lock = Lock(deck=deck, notes=tuple(entries))
-    return Changes(tuple(out), tuple(added), tuple(updated), unchanged, removed, lock)
+    renamed = lock.deck if lock is not None and lock.deck != deck else None
+    merged = lock.merged if lock else 0
+    new_lock = Lock(deck, key, tuple(entries))
+    return Changes(
+        tuple(out), tuple(added), tuple(updated), unchanged, removed, new_lock,
+        tuple(emptied), renamed, merged,
+    )  # fmt: skip

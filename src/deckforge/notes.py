@@ -8,6 +8,7 @@ import hashlib
 import html
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Literal, NamedTuple
 
@@ -35,7 +36,9 @@ class Note(NamedTuple):
     """One Anki note, ready to package (immutable: a named tuple, cheap to make by the 100,000).
 
     ``card`` is the index of the card it comes from; ``text`` is what it teaches in plain text
-    (the card's title and bullets for a question/answer note, the bullet for a cloze note).
+    (the card's title and bullets for a question/answer note, the bullet for a cloze note). A
+    cloze note's deletions are ``spans`` of its text, and ``numbers`` says which card of the note
+    asks for each (``c1`` is 1): the numbers a deletion keeps through edits (see identity.py).
     """
 
     kind: NoteKind
@@ -45,11 +48,24 @@ class Note(NamedTuple):
     tags: tuple[str, ...]
     guid: str
     mod: int = 0  # seconds; 0 until identity or the package stamps it
-    spans: tuple[cloze.Span, ...] = ()  # a cloze note's deletions, in its text
+    spans: tuple[cloze.Span, ...] = ()
+    numbers: tuple[int, ...] = ()
 
-    def stamped(self, guid: str, mod: int) -> Note:
-        """This note with its identity in Anki: its GUID and modification time."""
-        return Note(self.kind, self.card, self.text, self.fields, self.tags, guid, mod, self.spans)
+    def stamped(self, guid: str, mod: int, numbers: tuple[int, ...] | None = None) -> Note:
+        """This note with its identity in Anki: its GUID, modification time and, for a cloze
+        note, the numbers of its deletions."""
+        if numbers is None or numbers == self.numbers:
+            fields, numbers = self.fields, self.numbers
+        else:
+            fields = (cloze.mark(self.text, self.spans, numbers), *self.fields[1:])
+        kind, card, text, tags, spans = self.kind, self.card, self.text, self.tags, self.spans
+        return Note(kind, card, text, fields, tags, guid, mod, spans, numbers)
+
+    @property
+    def ords(self) -> list[int]:
+        """The card ordinals Anki makes of this note: the one card of a question/answer note,
+        one card per deletion number of a cloze note (``c1`` is ordinal 0)."""
+        return sorted({n - 1 for n in self.numbers}) if self.kind == "cloze" else [0]
 
     @property
     def model_fields(self) -> tuple[str, ...]:
@@ -89,9 +105,16 @@ def topic_tag(title: str) -> str:
     return f"{TAG_ROOT}::topic::{_TAG_UNSAFE.sub('_', title.strip())}"
 
 
-def transform(source: Source) -> list[Note]:
-    """The notes for *source*, card by card in source order."""
+def transform(source: Source, key: str | None = None) -> list[Note]:
+    """The notes for *source*, card by card in source order.
+
+    A note's GUID derives from *key* (by default the deck's name) and its content: the same
+    source gives the same GUIDs, and no two different notes share one. A question/answer note
+    derives it from its card's ``id``, or its title and bullets in any order; a cloze note from
+    its card's title and its own text.
+    """
     deck, options, cards = source.deck, source.cloze, source.cards
+    key = deck.name if key is None else key
     scanned = [(card.title, *card.bullets) if options.titles else card.bullets for card in cards]
     # the texts of the whole deck scanned, and escaped, at once: much faster than one by one
     found = iter(cloze.find_all([text for texts in scanned for text in texts], options))
@@ -101,31 +124,44 @@ def transform(source: Source) -> list[Note]:
     deck_name = cloze.escape(deck.name)
     parts = Counter(card.title for card in cards)
     seen: dict[str, int] = {}
+    repeats: dict[tuple[str, str], int] = {}  # the same text under the same title
     notes: list[Note] = []
     for index, card in enumerate(cards):
         number = seen[card.title] = seen.get(card.title, 0) + 1
-        key = (deck.name, "id", card.id) if card.id else (deck.name, card.title, str(number))
         context = deck_name
         if parts[card.title] > 1:
             context += f" · part {number} of {parts[card.title]}"
         tags = tuple(dict.fromkeys((*deck.tags, *card.tags, topic_tag(card.title))))
         images = "".join(
-            f'<img src="{html.escape(media_name(deck.name, image))}">' for image in card.images
+            f'<img src="{html.escape(media_name(key, image))}">' for image in card.images
         )
         items = "".join([f"<li>{next(facts)}</li>" for _ in card.bullets])
-        # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans):
-        # this runs for every note of the deck
+        content = ("id", card.id) if card.id else (card.title, *sorted(card.bullets))
+        # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans,
+        # numbers): this runs for every note of the deck
         text = "\n".join((card.title, *card.bullets))
         fields = (titles[index], f"<ul>{items}</ul>", context, images)
-        notes.append(Note("qa", index, text, fields, (*tags, _QA_TAG), guid_for("qa", *key)))
-        repeats: dict[str, int] = {}  # a title can be one of its card's bullets too
+        guid = guid_for("qa", key, *content)
+        notes.append(Note("qa", index, text, fields, (*tags, _QA_TAG), guid))
         for text in scanned[index]:
             spans = next(found)
             if not spans:
                 continue
-            repeat = repeats[text] = repeats.get(text, 0) + 1
-            fields = (cloze.mark(text, spans, single=single), titles[index], deck_name, images)
+            repeat = repeats[card.title, text] = repeats.get((card.title, text), 0) + 1
+            numbers = (1,) * len(spans) if single else tuple(range(1, len(spans) + 1))
+            fields = (cloze.mark(text, spans, numbers), titles[index], deck_name, images)
             kinds = _KIND_TAGS[frozenset(span.kind for span in spans)]
-            guid = guid_for("cloze", *key, text, str(repeat))
-            notes.append(Note("cloze", index, text, fields, (*tags, *kinds), guid, 0, tuple(spans)))
+            guid = guid_for("cloze", key, card.title, text, str(repeat))
+            notes.append(
+                Note("cloze", index, text, fields, (*tags, *kinds), guid, 0, tuple(spans), numbers)
+            )
     return notes
+
+
+def read_fields(kind: NoteKind, fields: Sequence[str]) -> tuple[str, list[tuple[str, int]]]:
+    """What a note's *fields*, as :func:`transform` wrote them, say: its text (see
+    :class:`Note`), and a cloze note's deletions as (text, number)."""
+    if kind == "cloze":
+        return cloze.unmark(fields[0])
+    items = fields[1].removeprefix("<ul><li>").removesuffix("</li></ul>").split("</li><li>")
+    return "\n".join(cloze.unescape(line) for line in (fields[0], *items)), []

@@ -31,8 +31,8 @@ from typing import Any, BinaryIO
 
 from .errors import PackageError
 from .files import scratch, write_all
-from .identity import build_time
-from .notes import CLOZE_FIELDS, QA_FIELDS, Note, digest
+from .identity import Built, build_time
+from .notes import CLOZE_FIELDS, QA_FIELDS, Note, NoteKind, digest
 from .schema import Deck
 
 # Anki matches note types by id, and their schema by field and template names: both are fixed.
@@ -137,9 +137,13 @@ def _check(parts: Sequence[Part]) -> int:
     guids: set[str] = set()
     for _, notes in parts:
         for note in notes:
-            if note.kind == "cloze" and not _CLOZE_NUMBER.search(note.fields[0]):
-                # such a note would have no card at all
-                raise PackageError(f"cloze note {note.guid!r} has no deletion: {note.text!r}")
+            if note.kind == "cloze" and (
+                not note.numbers
+                or set(map(int, _CLOZE_NUMBER.findall(note.fields[0]))) != set(note.numbers)
+            ):
+                # such a note would have cards with nothing to ask, or none at all
+                msg = f"cloze note {note.guid!r} does not hold its deletions: {note.text!r}"
+                raise PackageError(msg)
             if note.guid in guids:
                 raise PackageError(f"two notes have the GUID {note.guid!r}: {note.text!r}")
             guids.add(note.guid)
@@ -148,9 +152,10 @@ def _check(parts: Sequence[Part]) -> int:
 
 def write_collection(
     path: str | os.PathLike[str], parts: Sequence[Part], progress: Progress | None = None
-) -> None:
-    """Write the package's SQLite database for every deck of *parts* at *path*. *progress* is
-    called as notes are written, with (written, total)."""
+) -> int:
+    """Write the package's SQLite database for every deck of *parts* at *path*; return the
+    newest time a note was stamped with. *progress* is called as notes are written, with
+    (written, total)."""
     from genanki.apkg_col import APKG_COL
     from genanki.apkg_schema import APKG_SCHEMA
 
@@ -158,7 +163,8 @@ def write_collection(
     models = _models()
     decks = {str(deck_id_for(deck.name)): _deck_json(deck) for deck, _ in parts}
     tables, indexes = _schema(APKG_SCHEMA)
-    rows = _rows(parts, models, build_time())
+    now = build_time()
+    rows = _rows(parts, models, now)
     written = 0
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -185,6 +191,7 @@ def write_collection(
         conn.execute("COMMIT")
     finally:
         conn.close()
+    return max((note.mod or now for _, notes in parts for note in notes), default=now)
 
 
 Row = tuple[object, ...]
@@ -207,21 +214,14 @@ def _rows(
                 (*row, 0, 0, ""),
                 [
                     (next(ids), note_id, deck_id, ord_, mod, -1, 0, 0, position, *_ZEROS, "")
-                    for ord_ in _card_ords(note)
+                    for ord_ in note.ords
                 ],
             )
 
 
 def card_count(notes: Iterable[Note]) -> int:
     """How many cards Anki makes of *notes*."""
-    return sum(len(_card_ords(note)) for note in notes)
-
-
-def _card_ords(note: Note) -> list[int]:
-    # Q/A: the one template; cloze: one card per deletion number, c1 being ord 0 (as Anki does).
-    if note.kind == "qa":
-        return [0]
-    return sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(note.fields[0])})
+    return sum(len(note.ords) for note in notes)
 
 
 def _deck_json(deck: Deck) -> object:
@@ -286,14 +286,59 @@ def write(
     media = media or {}
     names = sorted(media)  # a fixed order: the same notes and media give the same bytes
     with scratch(beside) as database:
-        write_collection(database, parts, progress)
+        newest = write_collection(database, parts, progress)
         with zipfile.ZipFile(f, "w") as zf:
+            # read back cheaply by the next build: see read_built
+            zf.comment = f"{_NEWEST}{newest}".encode("ascii")
             _add(zf, "collection.anki2", database)
             index = {str(i): name for i, name in enumerate(names)}
             with zf.open(_entry("media"), "w") as entry:
                 entry.write(json.dumps(index).encode())
             for i, name in enumerate(names):
                 _add(zf, str(i), Path(media[name]))
+
+
+_NEWEST = "deckforge: newest note stamped "
+
+
+def read_built(path: Path, newer_than: int = -1) -> list[Built]:
+    """The notes of deckforge's note types in the package at *path*, as built: nothing when
+    there is no package, or one deckforge cannot read (it only helps to keep identity), or
+    when none of its notes is newer than *newer_than* (its zip comment says, at no cost)."""
+    if not path.is_file():
+        return []
+    kinds: dict[int, NoteKind] = {QA_MODEL_ID: "qa", CLOZE_MODEL_ID: "cloze"}
+    try:
+        with zipfile.ZipFile(path) as zf, scratch(path) as database:
+            comment = zf.comment.decode("ascii", "replace")
+            if comment.startswith(_NEWEST) and int(comment.removeprefix(_NEWEST)) <= newer_than:
+                return []
+            with zf.open("collection.anki2") as packed, database.open("wb") as f:
+                shutil.copyfileobj(packed, f, 1 << 20)
+            conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                (decks,) = conn.execute("SELECT decks FROM col").fetchone()
+                names = {int(k): d["name"] for k, d in json.loads(decks).items()}
+                rows = conn.execute(
+                    "SELECT guid, mid, mod, flds, tags,"
+                    " (SELECT did FROM cards WHERE nid = notes.id LIMIT 1) FROM notes"
+                ).fetchall()
+            finally:
+                conn.close()
+    except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, TypeError, ValueError):
+        return []
+    return [
+        Built(
+            guid,
+            kinds[mid],
+            names.get(did, ""),
+            mod,
+            tuple(flds.split("\x1f")),
+            tuple(tags.split()),
+        )
+        for guid, mid, mod, flds, tags, did in rows
+        if mid in kinds
+    ]
 
 
 def _entry(name: str) -> zipfile.ZipInfo:

@@ -14,10 +14,19 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import files, package
-from .errors import DeckforgeError, Problem, SourceError
-from .identity import Changes, build_time, dump_lock, lock_path, read_lock, reconcile
+from .errors import DeckforgeError
+from .identity import (
+    Changes,
+    build_time,
+    default_key,
+    dump_lock,
+    lock_path,
+    read_lock,
+    reconcile,
+    recover,
+)
 from .notes import Note, media_name, transform
-from .package import PackageInfo, Progress, card_count
+from .package import PackageInfo, Progress, card_count, read_built
 from .schema import Deck, Source
 from .source import load_all
 from .words import plural
@@ -86,40 +95,34 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def media_files(source: Source, path: str | os.PathLike[str]) -> dict[str, Path]:
-    """The images *source* (read from *path*) shows, by the name they get in Anki."""
+def media_files(source: Source, path: str | os.PathLike[str], key: str) -> dict[str, Path]:
+    """The images *source* (read from *path*, its GUIDs derived from *key*) shows, by the name
+    they get in Anki."""
     folder = Path(path).parent
     return {
-        media_name(source.deck.name, image): folder / image
-        for card in source.cards
-        for image in card.images
+        media_name(key, image): folder / image for card in source.cards for image in card.images
     }
 
 
-def plan(source: Source, path: str | os.PathLike[str]) -> Changes:
-    """The notes for *source* with their GUIDs and mod times, matched against its lock file."""
-    notes = transform(source)
-    lock = read_lock(lock_path(path))
-    if lock is not None and lock.deck != source.deck.name:
-        msg = (
-            f"was written for the deck {lock.deck!r}, not {source.deck.name!r}: a copy from "
-            "another deck, or the deck was renamed (Anki would start a new deck and keep the "
-            "notes in the old one). Rename the deck back, or delete the lock file to start anew"
-        )
-        raise SourceError([Problem(os.fspath(lock_path(path)), 0, 0, "", msg)])
-    card_ids = [card.id for card in source.cards]
-    return reconcile(notes, lock, source.deck.name, build_time(), card_ids)
+def diff(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist") -> Changes:
+    """What building the source file at *path* into *out_dir* and importing the package would
+    change in Anki."""
+    return _one(list(diff_all([path], out_dir).values()), path)
 
 
-def diff(path: str | os.PathLike[str]) -> Changes:
-    """What building the source file at *path* and importing it would change in Anki."""
-    return _one(list(diff_all([path]).values()), path)
-
-
-def diff_all(paths: Iterable[str | os.PathLike[str]]) -> dict[Path, Changes]:
-    """:func:`diff` for every source named by *paths* (files, or folders of them)."""
+def diff_all(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str] = "dist",
+    *,
+    bundle: str | None = None,
+) -> dict[Path, Changes]:
+    """:func:`diff` for every source named by *paths* (files, or folders of them), built as
+    :func:`build_all` would build them."""
+    sources = load_all(paths)
+    locks = {path: lock_path(path) for path in sources}
     with _gc_paused():
-        return {path: plan(source, path) for path, source in load_all(paths).items()}
+        packages = _packages(sources, Path(out_dir), bundle)
+        return _plan_all(sources, locks, packages, Path(out_dir))
 
 
 def build(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist") -> BuildResult:
@@ -146,17 +149,39 @@ def build_all(
     would write the same package. *progress* is told of the notes written: (written, total).
     """
     sources = load_all(paths)
-    packages = _packages(sources, Path(out_dir), bundle)
     locks = {path: lock_path(path) for path in sources}
-    folders = [Path(out_dir), *(lock.parent for lock in locks.values())]
-    with _gc_paused(), files.building(folders):
+    return _build(sources, locks, Path(out_dir), bundle, progress)
+
+
+def build_source(
+    source: Source, lock: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist"
+) -> BuildResult:
+    """Build a deck made in code, keeping its notes' identity in the lock file *lock*, as
+    :func:`build` keeps a source file's (its images are found beside the lock file)."""
+    path = Path(lock)
+    return _build({path: source}, {path: path}, Path(out_dir), None, None)[0]
+
+
+def _build(
+    sources: Mapping[Path, Source],
+    locks: Mapping[Path, Path],
+    out_dir: Path,
+    bundle: str | None,
+    progress: Progress | None,
+) -> list[BuildResult]:
+    packages = _packages(sources, out_dir, bundle)
+    with _gc_paused(), files.building([out_dir, *(lock.parent for lock in locks.values())]):
         files.remove_leftovers([*packages, *locks.values()])
-        planned = {path: plan(source, path) for path, source in sources.items()}
+        planned = _plan_all(sources, locks, packages, out_dir)
         total, written = sum(len(c.notes) for c in planned.values()), 0
         results: list[BuildResult] = []
         for target, group in packages.items():
             parts = [(sources[path].deck, planned[path].notes) for path in group]
-            media = {k: v for path in group for k, v in media_files(sources[path], path).items()}
+            media = {
+                name: file
+                for path in group
+                for name, file in media_files(sources[path], path, planned[path].lock.key).items()
+            }
             told = _from(written, total, progress) if progress else None
             write = functools.partial(
                 package.write, parts=parts, beside=target, media=media, progress=told
@@ -168,6 +193,49 @@ def build_all(
             results += [BuildResult(path, info, planned[path]) for path in group]
             written += info.notes
     return results
+
+
+def _plan_all(
+    sources: Mapping[Path, Source],
+    locks: Mapping[Path, Path],
+    packages: Mapping[Path, list[Path]],
+    out_dir: Path,
+) -> dict[Path, Changes]:
+    """The notes of every source with their GUIDs, deletion numbers and mod times, matched
+    with its lock file and with what the package it was last built into holds. No note of one
+    source may be a note of another."""
+    planned: dict[Path, Changes] = {}
+    for target, group in packages.items():
+        for path in group:
+            source = sources[path]
+            lock = read_lock(locks[path])
+            key = lock.key if lock else default_key(source.deck.name, locks[path])
+            newest = max((note.mod for note in lock.notes), default=-1) if lock else -1
+            last = target
+            if lock and lock.deck != source.deck.name and not target.exists():  # renamed since
+                last = package_path(lock.deck, out_dir)
+            lock = recover(lock, read_built(last, newest), source.deck.name, key)
+            planned[path] = reconcile(transform(source, key), lock, source, key, build_time())
+    owner: dict[str, Path] = {}
+    for path, changes in planned.items():
+        new = {note.guid for note in changes.added}
+        for note in changes.notes:
+            other = owner.setdefault(note.guid, path)
+            if other == path:
+                continue
+            title = changes.title(note) or note.text.split("\n", 1)[0]
+            if note.guid in new:
+                raise DeckforgeError(
+                    f"{other} and {path} would make one note of the card {title!r}: the same "
+                    "deck, file name and card. Rename one of the decks or files, or give the "
+                    "card an id"
+                )
+            raise DeckforgeError(
+                f"{other} and {path} both hold the note of the card {title!r} in their lock "
+                f"files: was {locks[path]} copied from another? Move it aside and build "
+                "again: its notes get identities of their own"
+            )
+    return planned
 
 
 def _packages(

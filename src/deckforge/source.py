@@ -70,6 +70,40 @@ def load_all(paths: Iterable[str | os.PathLike[str]]) -> dict[Path, Source]:
     return loaded
 
 
+def dumps(source: Source, comment: str | None = None) -> str:
+    """*source* as the text of a ``cards.toml`` (which :func:`loads` reads back as it is),
+    under a first line of *comment*."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    if comment is not None:
+        doc.add(tomlkit.comment(comment))
+        doc.add(tomlkit.nl())
+    if source.include:
+        doc["include"] = list(source.include)
+    doc["deck"] = source.deck.model_dump(exclude_defaults=True)
+    options = source.cloze.model_dump(exclude_defaults=True)
+    if options:
+        doc["cloze"] = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+    cards = tomlkit.aot()
+    for card in source.cards:
+        table = tomlkit.table()
+        table.update({k: v for k, v in (("id", card.id), ("title", card.title)) if v is not None})
+        table["bullets"] = tomlkit.array().multiline(True)
+        table["bullets"].extend(card.bullets)
+        table.update({k: list(v) for k, v in (("tags", card.tags), ("images", card.images)) if v})
+        cards.append(table)
+    doc["cards"] = cards
+    return tomlkit.dumps(doc)
+
+
+def dump(source: Source, path: str | os.PathLike[str]) -> None:
+    """Write *source* as the ``cards.toml`` at *path* (see :func:`dumps`), all at once."""
+    from .files import write_bytes
+
+    write_bytes(Path(path), dumps(source).encode("utf-8"))
+
+
 def sources_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """The source files named by *paths*: a folder stands for its ``*.toml`` files, except
     those whose name starts with ``_`` (shared settings to ``include``)."""

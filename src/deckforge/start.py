@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from importlib.resources import files as resources
 from pathlib import Path
 
-import tomlkit
-
 from .errors import DeckforgeError, Problem, SourceError
 from .files import write_bytes
-from .schema import CONTROL, json_schema
+from .schema import CONTROL, Card, Deck, Source, json_schema
+from .source import dumps
 
 _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-])[ \t]+(?P<text>.*?)\s*$")
 _HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
@@ -48,23 +47,16 @@ class Outline:
 
     def to_toml(self) -> str:
         """The outline as a ``cards.toml``, one card per ``[[cards]]`` table, bullets one a line."""
-        doc = tomlkit.document()
-        made = "Made by `deckforge import outline`; edit freely, then `deckforge build`."
-        doc.add(tomlkit.comment(made))
-        doc.add(tomlkit.nl())
-        deck = tomlkit.table()
-        deck["name"] = self.name
-        doc["deck"] = deck
-        cards = tomlkit.aot()
-        for topic in self.topics:
-            card = tomlkit.table()
-            card["title"] = topic.title
-            bullets = tomlkit.array()
-            bullets.extend(topic.bullets)
-            card["bullets"] = bullets.multiline(True)
-            cards.append(card)
-        doc["cards"] = cards
-        return tomlkit.dumps(doc)
+        # not validated: `deckforge check` then reports what the deck's rules do not allow
+        source = Source.model_construct(
+            deck=Deck.model_construct(name=self.name),
+            cards=tuple(
+                Card.model_construct(title=t.title, bullets=tuple(t.bullets)) for t in self.topics
+            ),
+        )
+        return dumps(
+            source, "Made by `deckforge import outline`; edit freely, then `deckforge build`."
+        )
 
 
 def _width(line: str) -> int:

@@ -1,0 +1,124 @@
+"""A student at work: a deck folder under git, a real Anki collection, builds, imports, reviews.
+
+Tests of regeneration drive this the way a student works, then ask Anki what it holds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import deckforge
+from deckforge.notes import read_fields
+
+from .conftest import import_package
+
+_DELETION = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
+
+
+class Student:
+    """Keeps ``cards.toml`` in *folder*, builds it into ``folder/dist``, imports into *col*."""
+
+    def __init__(self, folder: Path, col: Any, source: str) -> None:
+        self.folder, self.col = folder, col
+        self.source = folder / "cards.toml"
+        self.source.write_text(source, encoding="utf-8")
+        self.studied: dict[int, str] = {}  # card id -> the fact it asks for
+        self.history: dict[int, list[int]] = {}  # card id -> its review log ids
+
+    # -- the deck ---------------------------------------------------------------------------
+
+    def edit(self, old: str, new: str, count: int = -1) -> None:
+        """Find and replace in ``cards.toml``."""
+        text = self.source.read_text(encoding="utf-8")
+        assert old in text, old
+        self.source.write_text(text.replace(old, new, count), encoding="utf-8")
+
+    def build(self) -> deckforge.BuildResult:
+        return deckforge.build(self.source, self.folder / "dist")
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "student",
+            "GIT_AUTHOR_EMAIL": "student@example.org",
+            "GIT_COMMITTER_NAME": "student",
+            "GIT_COMMITTER_EMAIL": "student@example.org",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        return subprocess.run(
+            ["git", *args], cwd=self.folder, env=env, capture_output=True, text=True, check=check
+        )
+
+    def commit(self, message: str) -> None:
+        self.git("add", "cards.toml", "cards.lock")
+        self.git("commit", "-q", "-m", message)
+
+    # -- Anki -------------------------------------------------------------------------------
+
+    def import_(self, result: deckforge.BuildResult | None = None) -> Any:
+        """Import the package (the last one built by default), as File > Import does."""
+        package = result.package.path if result else self.folder / "dist"
+        if package.is_dir():
+            (package,) = package.glob("*.apkg")
+        return import_package(self.col, package)
+
+    def notes(self) -> dict[str, Any]:
+        """Every note in the collection, by GUID."""
+        return {self.col.get_note(n).guid: self.col.get_note(n) for n in self.col.find_notes("")}
+
+    def text(self, guid: str) -> str:
+        """What the note with *guid* teaches, in plain text."""
+        note = self.notes()[guid]
+        return read_fields("cloze" if "Text" in note else "qa", list(note.fields))[0]
+
+    def study(self, search: str) -> list[int]:
+        """Review, once and well, every card of the notes *search* finds; returns their ids."""
+        ids = []
+        for nid in self.col.find_notes(search):
+            for card in self.col.get_note(nid).cards():
+                card.start_timer()
+                self.col.sched.answerCard(card, 3)
+                ids.append(card.id)
+                self.studied[card.id] = self.asks(card.id)
+                self.history[card.id] = self.reviews(card.id)
+        assert ids, search
+        return ids
+
+    def reviews(self, card_id: int) -> list[int]:
+        return list(self.col.db.list("select id from revlog where cid = ?", card_id))
+
+    def asks(self, card_id: int) -> str:
+        """The fact a cloze card asks for: its deletion's text. (A question/answer card asks
+        for its note's facts, whatever their words: it is its note's one card.)"""
+        card = self.col.get_card(card_id)
+        note = card.note()
+        if "Text" not in note:
+            return f"the facts of note {note.guid}"
+        hidden = [a for n, a in _DELETION.findall(note["Text"]) if int(n) == card.ord + 1]
+        return " / ".join(hidden)  # empty: the card asks for nothing
+
+    def check(self, result: deckforge.BuildResult, removed: int = 0) -> None:
+        """What a student must see after importing *result*: the build's notes and no other
+        (but *removed* ones Anki keeps), each with the build's text; every reviewed card still
+        there, with its history, asking for the fact it was learned for."""
+        notes = self.notes()
+        assert len(notes) == len(result.notes) + removed  # no duplicates
+        for note in result.notes:
+            assert note.guid in notes
+            assert list(notes[note.guid].fields) == list(note.fields)  # the text arrived
+        for card_id, fact in self.studied.items():
+            assert self.reviews(card_id) == self.history[card_id]
+            assert self.col.get_card(card_id).reps >= 1
+            assert self.asks(card_id) == fact
+
+    def no_op(self) -> None:
+        """An unchanged rebuild imports as a no-op."""
+        again = self.build()
+        assert again.changes.summary().startswith("0 added, 0 updated")
+        log = self.import_(again)
+        assert (len(log.new), len(log.updated)) == (0, 0)
