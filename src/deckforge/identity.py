@@ -11,17 +11,20 @@ The lock file (``cards.lock`` beside ``cards.toml``, meant to be committed) reme
 of the last build: its GUID, card, text, content hash, ``mod`` and deletions. A rebuild matches
 the new notes with it:
 
-1. cards: by explicit ``id``, then identical content (bullets in any order), then identical
-   bullets (a new title), then the most similar card among those that share a line with it,
-   then among those that share its rarest words (a typo fixed in the title and the only
-   bullet, a word replaced everywhere);
-2. cloze notes: identical text in the matched card, then identical text anywhere (a bullet
+1. cards by explicit ``id``; then any note by the GUID its content derives and the same text
+   (most notes of most builds);
+2. cards: by identical content (bullets in any order), then identical bullets under a new
+   title, then the most similar card among those that share a line with it (one that keeps a
+   bullet is similar enough), then among those that share its rarest words (a typo fixed in
+   the title and the only bullet, a word replaced everywhere);
+3. cloze notes: identical text in the matched card, then identical text anywhere (a bullet
    moved to another card), then the most similar text in the matched card;
-3. what is left is new, with a GUID derived from its content (see :func:`notes.transform`).
+4. what is left is new, with a GUID derived from its content (see :func:`notes.transform`).
 
-Similarity is how many words two texts share (Dice's coefficient over their sets of words):
-cheap enough to score every candidate pair, and candidates come from indexes, never from all
-pairs, so matching stays close to linear in the size of the deck whatever the edit.
+Similarity is Dice's coefficient (twice the parts two texts share, over the parts of both) of
+their lines (a card's title and bullets) or their words: cheap enough to score every candidate
+pair, and candidates come from indexes, never from all pairs, so matching stays close to
+linear in the size of the deck whatever the edit.
 """
 
 from __future__ import annotations
@@ -222,7 +225,7 @@ def dump_lock(lock: Lock) -> Iterator[str]:
     their GUIDs (edits to different notes on two branches of a repository seldom touch
     neighbouring lines, so git merges them)."""
     yield f'{{"deckforge": {VERSION}, "deck": {_quote(lock.deck)}, "key": {_quote(lock.key)}}}\n'
-    for n in sorted(lock.notes, key=lambda n: n.guid):
+    for n in sorted(lock.notes):  # by GUID, their first field: no two are the same
         # what json.dumps(..., ensure_ascii=False) writes, field by field
         line = (
             f'{{"guid": {_quote(n.guid)}, "kind": "{n.kind}", "card": {_quote(n.card)}, '
@@ -404,9 +407,7 @@ def _search_quote(text: str) -> str:
 # -- matching -------------------------------------------------------------------------------
 
 _COMMON = 20  # a line in more cards than this suggests no pairs
-_RARE_WORDS = 4  # a card looks for partners by this many of its rarest words
-_BEST = 3  # and scores the partners that share most of them
-_WORK = 10000000  # partners looked at by all the cards left, at most (about)
+_BEST = 3  # and scores no more partners than this
 
 
 def _dice(x: frozenset[str], y: frozenset[str]) -> float:
@@ -469,19 +470,28 @@ class _Matcher:
                     self.take(i, old)
                     break
 
-    def best_first(
-        self, pairs: Iterable[tuple[int, LockedNote]], parts: Callable[[str], frozenset[str]]
-    ) -> None:
-        """The most similar pair is matched first, then the next whose two are both free.
+    def similar_words(self, a: str, b: str) -> float:
+        """Dice's coefficient of two texts' words."""
+        return _dice(self.words_of(a), self.words_of(b))
 
-        Two texts are as similar as the *parts* they share (Dice's coefficient: twice the parts
-        they share over the parts of both; 1 for the same parts, 0 for none in common).
-        """
+    def similar_cards(self, a: str, b: str) -> float:
+        """Dice's coefficient of two cards' lines; a card that keeps one of its bullets is
+        similar enough, whatever else was rewritten."""
+        x, y = self.lines_of(a), self.lines_of(b)
+        score = _dice(x, y)
+        if score < SIMILAR and x & y - {a.partition("\n")[0], b.partition("\n")[0]}:
+            return SIMILAR
+        return score
+
+    def best_first(
+        self, pairs: Iterable[tuple[int, LockedNote]], similarity: Callable[[str, str], float]
+    ) -> None:
+        """The most similar pair is matched first, then the next whose two are both free."""
         scored = sorted(
             (
                 (score, -i, old.guid, old)
                 for i, old in pairs
-                if (score := _dice(parts(self.notes[i].text), parts(old.text))) >= SIMILAR
+                if (score := similarity(self.notes[i].text, old.text)) >= SIMILAR
             ),
             key=lambda t: t[:3],
             reverse=True,
@@ -500,32 +510,35 @@ class _Matcher:
             for line in self.lines_of(old.text):
                 by_line[line].append(old)
         for i in cards:
-            lines = self.lines_of(self.notes[i].text)
-            found = [o for line in lines if len(by_line[line]) <= _COMMON for o in by_line[line]]
-            yield from ((i, old) for old in {o.guid: o for o in found}.values())
+            found: dict[str, LockedNote] = {}
+            for line in self.lines_of(self.notes[i].text):
+                having = by_line.get(line, ())
+                if len(having) <= _COMMON:
+                    found.update({old.guid: old for old in having})
+            yield from ((i, old) for old in found.values())
 
     def sharing_a_rare_word(self) -> Iterator[tuple[int, LockedNote]]:
-        """Each card left, with the free locked cards that share most of its rarest words
-        (rare among the cards left on both sides). A word in too many cards is passed over:
-        the more cards are left, the fewer a word may be in, so that the work stays bounded."""
+        """Each card left, with the free locked cards that have its rarest words: those with
+        the rarest, narrowed down to those that also have the next rarest, and so on, while
+        some are left and more than a few (rare among the cards left on both sides)."""
         cards, olds = self.left(self.cards), self.free(self.old_cards)
         if not cards or not olds:
             return
         mine = {i: self.words_of(self.notes[i].text) for i in cards}
-        theirs = [(old, self.words_of(old.text)) for old in olds]
-        frequency = Counter(w for words in (*mine.values(), *(w for _, w in theirs)) for w in words)
-        most = max(_COMMON, _WORK // (len(cards) * _RARE_WORDS))
-        by_word: dict[str, list[LockedNote]] = defaultdict(list)
-        for old, words in theirs:
-            for word in words:
-                if frequency[word] <= most:
-                    by_word[word].append(old)
+        theirs = {old.guid: old for old in olds}
+        having: dict[str, set[str]] = defaultdict(set)  # word -> GUIDs of the cards with it
+        for old in olds:
+            for word in self.words_of(old.text):
+                having[word].add(old.guid)
+        frequency = Counter(w for words in mine.values() for w in words)
         for i, words in mine.items():
-            rare = sorted((w for w in words if w in by_word), key=lambda w: (frequency[w], w))
-            partners = [o for w in rare[:_RARE_WORDS] for o in by_word[w]]
-            shared = Counter(o.guid for o in partners)
-            by_guid = {o.guid: o for o in partners}
-            yield from ((i, by_guid[g]) for g, _ in shared.most_common(_BEST))
+            found: set[str] = set()
+            for word in sorted(words, key=lambda w: (frequency[w] + len(having[w]), w)):
+                narrower = having[word] & found if found else having[word]
+                found = narrower or found
+                if found and len(found) <= _BEST:
+                    break
+            yield from ((i, theirs[guid]) for guid in sorted(found)[:_BEST])
 
     def match(self, card_ids: Sequence[str | None]) -> dict[int, LockedNote]:
         notes = self.notes
@@ -536,12 +549,23 @@ class _Matcher:
             card_id = card_ids[notes[i].card]
             if card_id is not None and card_id in by_id:
                 self.take(i, by_id.pop(card_id))
+        # most notes, in most builds: the GUID their content gives, and the same text
+        by_guid = {n.guid: n for n in self.old_cards + self.old_clozes}
+        for i in self.left(range(len(notes))):
+            note, old = notes[i], by_guid.get(notes[i].guid)
+            if (
+                old
+                and old.guid not in self.taken
+                and (old.kind, old.text) == (note.kind, note.text)
+            ):
+                self.take(i, old)
+        self.same(self.cards, self.old_cards, lambda i: notes[i].text, lambda o: o.text)
         lines = lambda i: _lines(notes[i].text)  # noqa: E731
         self.same(self.cards, self.old_cards, lines, lambda o: _lines(o.text))
-        bullets = lambda i: _lines(notes[i].text, 1)  # noqa: E731
-        self.same(self.cards, self.old_cards, bullets, lambda o: _lines(o.text, 1))
-        self.best_first(self.sharing_a_line(), self.lines_of)
-        self.best_first(self.sharing_a_rare_word(), self.words_of)
+        bullets = lambda i: _bullets(notes[i].text)  # noqa: E731
+        self.same(self.cards, self.old_cards, bullets, lambda o: _bullets(o.text))
+        self.best_first(self.sharing_a_line(), self.similar_cards)
+        self.best_first(self.sharing_a_rare_word(), self.similar_words)
         in_card = lambda i: (self.card_of.get(notes[i].card, ""), notes[i].text)  # noqa: E731
         self.same(self.clozes, self.old_clozes, in_card, lambda o: (o.card, o.text))
         self.same(self.clozes, self.old_clozes, lambda i: notes[i].text, lambda o: o.text)
@@ -554,15 +578,20 @@ class _Matcher:
                 for i in self.left(self.clozes)
                 for old in by_card.get(self.card_of.get(notes[i].card, ""), ())
             ),
-            self.words_of,
+            self.similar_words,
         )
         return self.found
 
 
-def _lines(text: str, start: int = 0) -> tuple[str, ...]:
-    """A card's title and bullets (from *start*: 1 for the bullets alone), in any order: a
-    card is the same card whatever the order of its bullets."""
-    return tuple(sorted(text.split("\n")[start:]))
+def _lines(text: str) -> tuple[str, ...]:
+    """A card's title and bullets, in any order: a card is the same card whatever the order
+    of its bullets."""
+    return tuple(sorted(text.split("\n")))
+
+
+def _bullets(text: str) -> str:
+    """A card's bullets, without its title."""
+    return text.partition("\n")[2]
 
 
 # -- deletion numbers -----------------------------------------------------------------------

@@ -118,7 +118,7 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
     scanned = [(card.title, *card.bullets) if options.titles else card.bullets for card in cards]
     # the texts of the whole deck scanned, and escaped, at once: much faster than one by one
     found = iter(cloze.find_all([text for texts in scanned for text in texts], options))
-    facts = iter(cloze.escape_all([bullet for card in cards for bullet in card.bullets]))
+    facts = cloze.escape_all([bullet for card in cards for bullet in card.bullets])
     titles = cloze.escape_all([card.title for card in cards])
     single = options.cards == "single"
     deck_name = cloze.escape(deck.name)
@@ -126,34 +126,39 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
     seen: dict[str, int] = {}
     repeats: dict[tuple[str, str], int] = {}  # the same text under the same title
     notes: list[Note] = []
+    first = 0  # of the card's bullets in facts
     for index, card in enumerate(cards):
-        number = seen[card.title] = seen.get(card.title, 0) + 1
+        title, bullets = card.title, card.bullets
+        number = seen[title] = seen.get(title, 0) + 1
         context = deck_name
-        if parts[card.title] > 1:
-            context += f" · part {number} of {parts[card.title]}"
-        tags = tuple(dict.fromkeys((*deck.tags, *card.tags, topic_tag(card.title))))
+        if parts[title] > 1:
+            context += f" · part {number} of {parts[title]}"
+        tags = (*dict.fromkeys((*deck.tags, *card.tags, topic_tag(title))), _QA_TAG)
         images = "".join(
             f'<img src="{html.escape(media_name(key, image))}">' for image in card.images
         )
-        items = "".join([f"<li>{next(facts)}</li>" for _ in card.bullets])
-        content = ("id", card.id) if card.id else (card.title, *sorted(card.bullets))
+        items = "</li><li>".join(facts[first : first + len(bullets)])
+        first += len(bullets)
+        content = ("id", card.id) if card.id else (title, *sorted(bullets))
         # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans,
         # numbers): this runs for every note of the deck
-        text = "\n".join((card.title, *card.bullets))
-        fields = (titles[index], f"<ul>{items}</ul>", context, images)
+        fields = (titles[index], f"<ul><li>{items}</li></ul>", context, images)
         guid = guid_for("qa", key, *content)
-        notes.append(Note("qa", index, text, fields, (*tags, _QA_TAG), guid))
+        notes.append(Note("qa", index, "\n".join((title, *bullets)), fields, tags, guid))
         for text in scanned[index]:
             spans = next(found)
             if not spans:
                 continue
-            repeat = repeats[card.title, text] = repeats.get((card.title, text), 0) + 1
+            repeat = repeats[title, text] = repeats.get((title, text), 0) + 1
             numbers = (1,) * len(spans) if single else tuple(range(1, len(spans) + 1))
             fields = (cloze.mark(text, spans, numbers), titles[index], deck_name, images)
-            kinds = _KIND_TAGS[frozenset(span.kind for span in spans)]
-            guid = guid_for("cloze", key, card.title, text, str(repeat))
+            kinds = _KIND_TAGS[frozenset([span.kind for span in spans])]
+            guid = guid_for("cloze", key, title, text, str(repeat))
+            deletions = tuple(spans)
             notes.append(
-                Note("cloze", index, text, fields, (*tags, *kinds), guid, 0, tuple(spans), numbers)
+                Note(
+                    "cloze", index, text, fields, (*tags[:-1], *kinds), guid, 0, deletions, numbers
+                )
             )
     return notes
 

@@ -20,7 +20,6 @@ import functools
 import itertools
 import json
 import os
-import re
 import shutil
 import sqlite3
 import zipfile
@@ -127,7 +126,6 @@ def _models() -> dict[str, Any]:
 
 Part = tuple[Deck, Sequence[Note]]  # a deck and its notes
 Progress = Callable[[int, int], None]  # (notes written, notes in all)
-_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
 _ROWS_PER_CHUNK = 1000
 _ZEROS = (0,) * 8  # a new card's interval, factor, reviews, lapses, left, odue, odid, flags
 
@@ -139,7 +137,7 @@ def _check(parts: Sequence[Part]) -> int:
         for note in notes:
             if note.kind == "cloze" and (
                 not note.numbers
-                or set(map(int, _CLOZE_NUMBER.findall(note.fields[0]))) != set(note.numbers)
+                or not all(f"{{{{c{n}::" in note.fields[0] for n in set(note.numbers))
             ):
                 # such a note would have cards with nothing to ask, or none at all
                 msg = f"cloze note {note.guid!r} does not hold its deletions: {note.text!r}"

@@ -41,16 +41,12 @@ class BuildResult:
     source: Path
     package: PackageInfo  # the whole package (with --bundle, every source's notes)
     changes: Changes
+    cards: int  # how many cards Anki makes of this source's notes
 
     @property
     def notes(self) -> tuple[Note, ...]:
         """This source's notes."""
         return self.changes.notes
-
-    @property
-    def cards(self) -> int:
-        """How many cards Anki makes of this source's notes."""
-        return card_count(self.notes)
 
     def summary(self) -> str:
         qa = sum(1 for n in self.notes if n.kind == "qa")
@@ -188,9 +184,10 @@ def _build(
             )
             lock_writers = [(locks[path], _lock_writer(planned[path])) for path in group]
             files.write_all([(target, write), *lock_writers])  # the locks right after
-            notes = [planned[path].notes for path in group]
-            info = PackageInfo(target, sum(map(len, notes)), sum(map(card_count, notes)))
-            results += [BuildResult(path, info, planned[path]) for path in group]
+            cards = {path: card_count(planned[path].notes) for path in group}
+            notes = sum(len(planned[path].notes) for path in group)
+            info = PackageInfo(target, notes, sum(cards.values()))
+            results += [BuildResult(path, info, planned[path], cards[path]) for path in group]
             written += info.notes
     return results
 
@@ -216,6 +213,8 @@ def _plan_all(
                 last = package_path(lock.deck, out_dir)
             lock = recover(lock, read_built(last, newest), source.deck.name, key)
             planned[path] = reconcile(transform(source, key), lock, source, key, build_time())
+    if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
+        return planned
     owner: dict[str, Path] = {}
     for path, changes in planned.items():
         new = {note.guid for note in changes.added}
