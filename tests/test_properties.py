@@ -162,11 +162,31 @@ DELETIONS = st.lists(
 LOCKED = st.one_of(
     st.builds(LockedNote, guid=TEXT, kind=st.just("qa"), card=TEXT, hash=st.text(max_size=30),
               mod=st.integers(0, MAX_MOD - 1), text=TEXT, id=st.none() | TEXT,
-              cloze=st.just(()), last=st.just(0)),
+              cloze=st.just(()), gone=st.just(()), last=st.just(0), single=st.just(False),
+              removed=st.booleans()),
     st.builds(LockedNote, guid=TEXT, kind=st.just("cloze"), card=TEXT, hash=st.text(max_size=30),
               mod=st.integers(0, MAX_MOD - 1), text=TEXT, id=st.none(), cloze=DELETIONS,
-              last=st.integers(0, 1000)),
+              gone=DELETIONS, last=st.integers(0, 1000), single=st.booleans(),
+              removed=st.booleans()),
 )  # fmt: skip
+
+
+def as_written(note: LockedNote) -> dict[str, object]:
+    """The JSON object of *note*'s line: what is not said is the default."""
+    entry: dict[str, object] = {
+        k: getattr(note, k) for k in ("guid", "kind", "card", "hash", "mod")
+    }
+    if note.id is not None:
+        entry["id"] = note.id
+    if note.kind == "cloze":
+        entry.update(cloze=[list(d) for d in note.cloze], last=note.last)
+        if note.gone:
+            entry["gone"] = [list(d) for d in note.gone]
+        if note.single:
+            entry["single"] = True
+    if note.removed:
+        entry["removed"] = True
+    return {**entry, "text": note.text}
 
 
 @settings(max_examples=200, deadline=None)
@@ -179,12 +199,7 @@ def test_the_lock_file_is_a_line_of_json_per_note_and_reads_back(
     head, *lines = written.removesuffix("\n").split("\n")
     assert json.loads(head) == {"deckforge": 2, "deck": deck, "key": key}
     for line, note in zip(lines, lock.notes, strict=True):
-        entry = json.loads(line)
-        assert entry == {
-            k: list(map(list, v)) if k == "cloze" else v
-            for k, v in note._asdict().items()
-            if v is not None and (note.kind == "cloze" or k not in ("cloze", "last"))
-        }
+        assert json.loads(line) == as_written(note)
     path = tmp_path_factory.mktemp("lock") / "cards.lock"
     path.write_text(written, encoding="utf-8")
     assert read_lock(path) == lock

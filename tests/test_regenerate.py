@@ -7,6 +7,7 @@ a real Anki collection.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 import deckforge
 from deckforge import Card, Source
 from deckforge.cli import cli
+from deckforge.identity import read_lock
 
 from .conftest import SEED, UPDATE_GOLDEN, dump_source, import_package
 from .student import Student
@@ -570,3 +572,187 @@ def test_source_date_epoch_never_hides_an_edit(
     assert len(log.updated) == 2
     student.check(edited)
     student.no_op()
+
+
+def test_reverting_an_earlier_commit_reaches_anki(student: Student) -> None:
+    student.git("init", "-q")
+    first = student.build()
+    student.commit("notes")
+    student.import_(first)
+    student.study('"Text:*rapallo*"')
+    student.edit("rapallo treaty in 1922", "rapallo treaty in 1923")
+    student.import_(student.build())
+    student.commit("1923")
+    student.edit("met in may 1789", "met in june 1789")
+    student.import_(student.build())
+    student.commit("june")
+    # the 1923 commit, lock and all: git may stop at a conflict in cards.lock, which the
+    # build resolves (the README says to leave it to the build)
+    if student.git("revert", "--no-edit", "HEAD~1", check=False).returncode:
+        assert student.git("diff", "--name-only", "--diff-filter=U").stdout == "cards.lock\n"
+    reverted = student.build()
+    assert reverted.changes.summary() == "0 added, 2 updated, 6 unchanged, 0 removed"
+    student.import_(reverted)
+    assert "in 1922" in student.text(cloze_guid(reverted, "rapallo"))
+    assert "june 1789" in student.text(cloze_guid(reverted, "estates-general"))
+    student.check(reverted)
+    student.no_op()
+
+
+def test_a_second_file_of_a_deck_name_never_takes_the_firsts_notes(
+    tmp_path: Path, collection: Any
+) -> None:
+    for name, fact in (("week1", "treaty of versailles 1919"), ("week2", "treaty of riga 1921")):
+        card = Card(title="summary", bullets=[fact])
+        deckforge.dump(Source(deck=deckforge.Deck(name="History"), cards=[card]), tmp_path / name)
+    week1, week2 = tmp_path / "week1", tmp_path / "week2"
+    one = deckforge.build(week1, tmp_path / "dist")
+    import_package(collection, one.package.path)
+    two = deckforge.build(week2, tmp_path / "dist")  # over week1's package, with no lock yet
+    assert two.changes.summary() == "2 added, 0 updated, 0 unchanged, 0 removed"
+    import_package(collection, two.package.path)
+    assert collection.note_count() == 4
+    # bundled, then a lock lost: it is found again in its own part of the package
+    deckforge.build_all([week1, week2], tmp_path / "dist", bundle="History")
+    (tmp_path / "week2.lock").unlink()
+    again = deckforge.build_all([week1, week2], tmp_path / "dist", bundle="History")
+    assert [r.changes.summary() for r in again] == [
+        "0 added, 0 updated, 2 unchanged, 0 removed"
+    ] * 2
+
+
+def test_one_card_in_two_files_of_one_name_and_deck_is_one_note(tmp_path: Path) -> None:
+    card = Card(title="summary", bullets=["treaty of versailles 1919"])
+    for term in ("termA", "termB"):
+        (tmp_path / term).mkdir()
+        deckforge.dump(
+            Source(deck=deckforge.Deck(name="History"), cards=[card]),
+            tmp_path / term / "cards.toml",
+        )
+    with pytest.raises(deckforge.DeckforgeError, match="make one note of the card 'summary'"):
+        deckforge.build_all([tmp_path / "termA", tmp_path / "termB"], tmp_path, bundle="Both")
+
+
+def test_deletions_read_back_from_a_package_keep_a_card_each(student: Student) -> None:
+    student.build()
+    (student.folder / "cards.lock").unlink()  # rebuilt from the package below
+    student.edit("rapallo treaty in 1922", "rapallo treaty in 1923")
+    result = student.build()
+    (note,) = [n for n in result.notes if n.kind == "cloze" and "rapallo" in n.text]
+    assert note.fields[0] == "{{c1::rapallo treaty}} in {{c2::1923}} settled the border"
+
+
+def test_a_treaty_added_to_a_short_bullet_keeps_its_note(student: Student) -> None:
+    student.import_(student.build())
+    (studied,) = student.study('"Text:*estates-general*"')
+    student.edit("met in may 1789", "met in may 1789, after the treaty of paris")
+    result = student.build()
+    assert result.changes.summary() == "0 added, 2 updated, 6 unchanged, 0 removed"
+    student.import_(result)
+    student.check(result)
+    cards = student.col.get_note(student.col.get_card(studied).nid).cards()
+    assert [student.asks(c.id) for c in cards] == ["may 1789", "treaty of paris"]
+
+
+def test_the_search_for_removed_notes_finds_them_and_no_other(
+    tmp_path: Path, collection: Any
+) -> None:
+    cards = [
+        Card(title="germany", bullets=["1939 = nazi-soviet pact", "1926 = treaty of berlin"]),
+        Card(title="poland", bullets=["1939 = nazi-soviet pact", "invaded in sep 1939"]),
+        Card(title="🇺🇦", bullets=["— ✓"]),
+    ]
+    source = tmp_path / "cards.toml"
+    deckforge.dump(Source(deck=deckforge.Deck(name="D_1*"), cards=cards), source)
+    import_package(collection, deckforge.build(source, tmp_path / "dist").package.path)
+    edited = [cards[0], Card(title="poland", bullets=["invaded in sep 1939"])]
+    deckforge.dump(Source(deck=deckforge.Deck(name="D_1*"), cards=edited), source)
+    result = deckforge.build(source, tmp_path / "dist")
+    assert len(result.changes.removed) == 2  # poland's copy of the bullet, and the flag card
+    found = {
+        collection.get_note(n).guid for n in collection.find_notes(result.changes.removed_search())
+    }
+    assert found == {n.guid for n in result.changes.removed}
+
+
+def test_a_card_deleted_then_restored_is_the_same_note(
+    student: Student, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # a fixed time, the hardest case
+    original = student.source.read_text(encoding="utf-8")
+    student.import_(student.build())
+    student.study('"Topic:peace"')
+    student.edit("brought a pause", "brought a short pause")
+    student.import_(student.build())  # Anki now has the edit, at a later time
+    student.source.write_text(
+        re.sub(r'\[\[cards\]\]\ntitle = "peace"\nbullets = \[.*?\]\n', "", original, flags=re.S),
+        encoding="utf-8",
+    )
+    gone = student.build()  # not imported
+    assert len(gone.changes.removed) == 3
+    student.source.write_text(original, encoding="utf-8")  # back as it first was
+    restored = student.build()
+    assert {n.guid for n in restored.changes.added} == {n.guid for n in gone.changes.removed}
+    log = student.import_(restored)
+    assert (len(log.new), len(log.updated)) == (0, 2)  # the same notes, the first text again
+    student.check(restored)
+    student.no_op()
+
+
+def test_trying_one_card_per_bullet_and_back_keeps_every_card(student: Student) -> None:
+    student.import_(student.build())
+    student.study('"Text:*amiens*"')
+    one_card = '[deck]\nname = "French revolution"\n[cloze]\ncards = "single"\n'
+    student.edit('[deck]\nname = "French revolution"\n', one_card)
+    student.build()  # tried, and not imported
+    student.edit(one_card, '[deck]\nname = "French revolution"\n')
+    back = student.build()
+    assert not back.changes.emptied
+    student.import_(back)
+    assert not student.col.get_empty_cards().notes
+    student.check(back)
+    student.no_op()
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("not json at all", "cards.lock:2:1: not a deckforge lock file: Expecting value"),
+        (
+            '{"guid": "g", "kind": "cloze", "card": "c", "hash": "h", "mod": 1, '
+            '"cloze": [["1926", 0, "date"]], "last": 1, "text": "in 1926"}',
+            "cards.lock:2:1: not a deckforge lock file: cloze.0.1: Input should be greater "
+            "than or equal to 1",
+        ),
+    ],
+)
+def test_every_line_of_a_lock_is_a_note(deck: Path, line: str, error: str) -> None:
+    header = '{"deckforge": 2, "deck": "Stalin foreign policy", "key": "k"}'
+    (deck.parent / "cards.lock").write_text(f"{header}\n{line}\n", encoding="utf-8")
+    with pytest.raises(deckforge.SourceError) as excinfo:
+        deckforge.build("cards.toml")
+    assert str(excinfo.value).startswith(error)
+
+
+def test_both_sides_of_a_conflict_keep_their_deletion_numbers(tmp_path: Path) -> None:
+    def line(mod: int, deletion: str, last: int) -> str:
+        return (
+            f'{{"guid": "g", "kind": "cloze", "card": "c", "hash": "h{mod}", "mod": {mod}, '
+            f'"cloze": [["{deletion}", 3, "date"]], "last": {last}, "text": "in {deletion}"}}'
+        )
+
+    (tmp_path / "cards.lock").write_text(
+        '{"deckforge": 2, "deck": "D", "key": "k"}\n'
+        f"<<<<<<< HEAD\n{line(5, '1931', 3)}\n=======\n{line(6, '1933', 2)}\n>>>>>>> branch\n",
+        encoding="utf-8",
+    )
+    lock = read_lock(tmp_path / "cards.lock")
+    assert lock is not None
+    (note,) = lock.notes
+    assert (note.mod, note.cloze, note.gone, note.last, lock.merged) == (
+        6,
+        (("1933", 3, "date"),),
+        (),  # 3 is kept: 1933's now
+        3,
+        1,
+    )

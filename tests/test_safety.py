@@ -271,3 +271,34 @@ def test_a_build_that_cannot_write_its_lock_file_changes_nothing(
         deckforge.build(source, tmp_path / "dist")
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
     assert package.exists()
+
+
+def limit_file_size() -> None:
+    """In the child: files of at most 64 KiB, as on a disk that fills up (Python ignores
+    SIGXFSZ, so a write beyond fails with EFBIG)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_a_full_disk_is_an_error_and_loses_nothing(seed_copy: Path) -> None:
+    folder = seed_copy.parent
+    first = subprocess.run(
+        [sys.executable, "-m", "deckforge", "build"], cwd=folder, capture_output=True, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    seed_copy.write_text(seed_copy.read_text("utf-8").replace("1926", "1927"), "utf-8")
+    before[seed_copy] = seed_copy.read_bytes()
+    full = subprocess.run(
+        [sys.executable, "-m", "deckforge", "build"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        check=False,
+    )
+    assert full.returncode == 1
+    assert full.stderr.startswith("cannot write dist/stalin-foreign-policy.apkg: ")
+    assert "Traceback" not in full.stderr
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before

@@ -115,6 +115,20 @@ def test_a_card_is_limited_in_its_title_and_bullets_together(tmp_path: Path) -> 
     assert deckforge.load(tmp_path / "cards.toml")  # 100,000: within the limit
 
 
+def test_git_conflict_markers_in_a_source_are_named(tmp_path: Path) -> None:
+    (tmp_path / "cards.toml").write_text(
+        '[deck]\nname = "d"\n[[cards]]\ntitle = "t"\n<<<<<<< HEAD\nbullets = ["a"]\n'
+        '=======\nbullets = ["b"]\n>>>>>>> branch\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError) as excinfo:
+        deckforge.load(tmp_path / "cards.toml")
+    assert str(excinfo.value).endswith(
+        "cards.toml:5:1: cards[0]: Invalid statement (git left conflict markers in the file: "
+        "resolve the conflict first)"
+    )
+
+
 def test_an_oversized_source_is_refused_before_it_is_read(tmp_path: Path) -> None:
     big = tmp_path / "big.toml"
     with big.open("wb") as f:

@@ -38,14 +38,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from json.encoder import encode_basestring as _quote  # C, as json.dumps uses
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from .cloze import escape
 from .errors import DeckforgeError, Problem, SourceError
-from .notes import Note, NoteKind, guid_for, read_fields
+from .notes import Note, NoteKind, cloze_field, facts_field, guid_for, read_fields
 from .schema import Kind, Source
 from .words import plural
 
@@ -80,6 +82,9 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 VERSION = 2
 
 
+Deletion = tuple[str, Annotated[int, Field(ge=1)], Kind | Literal[""]]  # text, number, kind
+
+
 class LockedNote(NamedTuple):
     """One note of the last build, as the lock file remembers it."""
 
@@ -90,14 +95,25 @@ class LockedNote(NamedTuple):
     mod: Annotated[int, Field(ge=0, lt=MAX_MOD)]
     text: str
     id: str | None = None  # the card's explicit id, on question/answer notes
-    # a cloze note's deletions, in its text: (text, number, kind); and the highest number it
-    # ever had, which no new deletion takes (its card may still be in Anki, with history)
-    cloze: tuple[tuple[str, int, Kind | Literal[""]], ...] = ()
-    last: int = 0
+    # A cloze note's deletions, in its text. A deletion's number stays its own through edits,
+    # and is the card in Anki that asks for it (with ``single``, every deletion is on the card
+    # of the lowest number). Deletions that went keep theirs in ``gone``, to have it back if
+    # they return; ``last`` is the highest number the note ever gave, which no new one takes.
+    cloze: tuple[Deletion, ...] = ()
+    gone: tuple[Deletion, ...] = ()
+    last: Annotated[int, Field(ge=0)] = 0
+    single: bool = False
+    removed: bool = False  # no longer in the source: remembered, to know it if it comes back
 
     @property
     def title(self) -> str:
         return self.text.split("\n", 1)[0]
+
+    @property
+    def cards(self) -> set[int]:
+        """The numbers of the cards that ask for a cloze note's deletions."""
+        numbers = {number for _, number, _ in self.cloze}
+        return {min(numbers)} if self.single and numbers else numbers
 
 
 @dataclass(frozen=True)
@@ -173,11 +189,20 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
         at = linenos[index] if isinstance(index, int) and index < len(linenos) else 1
         place = ".".join(map(str, where))
         raise _not_a_lock(name, at, 1, f"{place + ': ' if place else ''}{err['msg']}") from None
-    newest: dict[str, LockedNote] = {}
-    for note in notes:  # a note on both sides of a conflict: its newer time
-        if note.guid not in newest or note.mod > newest[note.guid].mod:
-            newest[note.guid] = note
-    return Lock(deck, key or default_key(deck, name), tuple(newest.values()), merged)
+    by_guid: dict[str, LockedNote] = {}
+    for note in notes:  # a note on both sides of a conflict: both, as one
+        other = by_guid.get(note.guid)
+        by_guid[note.guid] = note if other is None else _merge(note, other)
+    return Lock(deck, key or default_key(deck, name), tuple(by_guid.values()), merged)
+
+
+def _merge(a: LockedNote, b: LockedNote) -> LockedNote:
+    """One note as two sides of a git conflict have it: the newer side, with the deletion
+    numbers of both (a number one side gave must not be given again)."""
+    new, old = (a, b) if (a.mod, a.hash) >= (b.mod, b.hash) else (b, a)
+    kept = {number for _, number, _ in new.cloze}
+    gone = {d[1]: d for d in (*old.gone, *old.cloze, *new.gone) if d[1] not in kept}
+    return new._replace(gone=tuple(sorted(gone.values())), last=max(a.last, b.last))
 
 
 def _lines_of(raw: bytes, name: str) -> tuple[dict[str, object], list[str], list[int], int]:
@@ -197,9 +222,6 @@ def _lines_of(raw: bytes, name: str) -> tuple[dict[str, object], list[str], list
             continue
         if line.startswith(_CONFLICT):
             merged += line.startswith(_CONFLICT[0])
-        elif line.startswith('{"guid"'):
-            lines.append(line)
-            linenos.append(lineno)
         elif header is None:
             try:
                 # version 1 opens its list of notes on this line
@@ -207,6 +229,9 @@ def _lines_of(raw: bytes, name: str) -> tuple[dict[str, object], list[str], list
             except (json.JSONDecodeError, RecursionError, ValueError) as e:
                 colno, msg = getattr(e, "colno", 1), getattr(e, "msg", str(e))
                 raise _not_a_lock(name, lineno, colno, msg) from None
+        elif not line.startswith(('{"deckforge"', '{"version"')):  # a header's other side
+            lines.append(line)
+            linenos.append(lineno)
     if not isinstance(header, dict):
         raise _not_a_lock(name, 1, 1, "it does not start with a line naming its deck")
     return header, lines, linenos, merged
@@ -234,9 +259,25 @@ def dump_lock(lock: Lock) -> Iterator[str]:
         if n.id is not None:
             line += f', "id": {_quote(n.id)}'
         if n.kind == "cloze":
-            deletions = ", ".join(f"[{_quote(t)}, {num}, {_quote(k)}]" for t, num, k in n.cloze)
-            line += f', "cloze": [{deletions}], "last": {n.last}'
+            line += f', "cloze": {_deletions(n.cloze)}, "last": {n.last}'
+            if n.gone:
+                line += f', "gone": {_deletions(n.gone)}'
+            if n.single:
+                line += ', "single": true'
+        if n.removed:
+            line += ', "removed": true'
         yield f'{line}, "text": {_quote(n.text)}}}\n'
+
+
+def _deletions(deletions: Iterable[Deletion]) -> str:
+    return f"[{', '.join(f'[{_quote(t)}, {n}, {_quote(k)}]' for t, n, k in deletions)}]"
+
+
+def state(notes: Iterable[tuple[str, int]]) -> str:
+    """A digest of notes' GUIDs and times: a package and a lock file in the same state agree
+    on every note (see ``package.read_built``)."""
+    lines = "\n".join(f"{guid} {mod}" for guid, mod in sorted(notes))
+    return hashlib.blake2b(lines.encode("utf-8"), digest_size=12).hexdigest()
 
 
 class Built(NamedTuple):
@@ -244,28 +285,25 @@ class Built(NamedTuple):
 
     guid: str
     kind: NoteKind
-    deck: str
     mod: int
     fields: tuple[str, ...]
     tags: tuple[str, ...]
 
 
 def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> Lock | None:
-    """The lock as the last package built (*built*) shows it should be.
+    """The lock as the last package built from the same source (*built*) shows it should be.
 
     Where the package holds a note newer than the lock does, the lock went back in time (a
     revert, an older branch, a restored backup) and the package's is the note Anki has: it
-    takes the lock's place. With no lock at all, the package's notes in *deck* are the lock.
+    takes the lock's place. With no lock at all, the package's notes are the lock.
     """
     if not built:
         return lock
-    by_guid = {b.guid: b for b in built}
+    old = {n.guid: n for n in lock.notes} if lock else {}
     if lock is None:
-        chosen = [b for b in built if b.deck == deck]
-        old: dict[str, LockedNote] = {}
+        chosen = list(built)
     else:
-        old = {n.guid: n for n in lock.notes}
-        chosen = [b for g, n in old.items() if (b := by_guid.get(g)) and b.mod > n.mod]
+        chosen = [b for b in built if (n := old.get(b.guid)) and b.mod > n.mod]
     if not chosen:
         return lock
     # a recovered cloze note belongs to the card of its title (its Topic field) with its text
@@ -276,22 +314,22 @@ def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> L
             cards.update({(b.fields[0], line): b.guid for line in lines})
     recovered = dict(old)
     for b in chosen:
-        text, deletions = read_fields(b.kind, b.fields)
-        was = old.get(b.guid)
-        kinds = {t: k for t, _, k in was.cloze} if was else {}
-        card = was.card if was else b.guid
-        if b.kind == "cloze" and was is None:
+        text, marked = read_fields(b.kind, b.fields)
+        was = old.get(b.guid) or LockedNote(b.guid, b.kind, b.guid, "", 0, "")
+        kinds = {t: k for t, _, k in was.cloze}
+        deletions = tuple((t, n, kinds.get(t, "")) for t, n in marked)
+        card = was.card
+        if b.kind == "cloze" and b.guid not in old:
             card = cards.get((b.fields[1], text), "")
-        recovered[b.guid] = LockedNote(
-            b.guid,
-            b.kind,
-            card,
-            content_hash(b.kind, b.fields, b.tags),
-            b.mod,
-            text,
-            was.id if was else None,
-            tuple((t, n, kinds.get(t, "")) for t, n in deletions),
-            max([was.last if was else 0, *(n for _, n in deletions)]),
+        numbers = [n for _, n, _ in deletions]
+        recovered[b.guid] = was._replace(
+            card=card,
+            hash=content_hash(b.kind, b.fields, b.tags),
+            mod=b.mod,
+            text=text,
+            cloze=deletions,
+            last=max([was.last, *numbers]),
+            single=len(set(numbers)) < len(numbers),
         )
     if lock is None:
         return Lock(deck, key, tuple(recovered.values()))
@@ -377,35 +415,36 @@ class Changes:
         return {n.guid: cards.get(n.card, "") for n in notes}
 
     def removed_search(self) -> str:
-        """An Anki browser search that finds the removed notes (an import cannot delete them).
-
-        Each note is found by the words of its fields in order (``*`` between them), so the
-        search does not depend on how the text was escaped or marked up.
-        """
+        """An Anki browser search that finds the removed notes (an import cannot delete them):
+        each by its fields exactly as deckforge last built them, in its deck, so that it finds
+        no other note (and none that was edited in Anki since)."""
         terms = []
         for note in self.removed:
             if note.kind == "cloze":
-                terms.append(f'"Text:{_search_words(note.text)}"')
+                cards = [min(note.cards)] * len(note.cloze) if note.single else None
+                field = cloze_field(
+                    note.text, [t for t, _, _ in note.cloze], cards or [n for _, n, _ in note.cloze]
+                )
+                title = _search_quote(escape(self.title(note)))
+                terms.append(f'("Text:{_search_quote(field)}" "Topic:{title}")')
             else:
-                # the title and first bullet: enough to tell the card from any other
-                title, first = [*note.text.split("\n"), ""][:2]
-                terms.append(f'("Topic:{_search_words(title)}" "Facts:{_search_words(first)}")')
+                title, *bullets = note.text.split("\n")
+                facts = _search_quote(facts_field([escape(bullet) for bullet in bullets]))
+                topic = _search_quote(escape(title))
+                terms.append(f'("Topic:{topic}" "Facts:{facts}")')
         decks = [f'"deck:{_search_quote(d)}"' for d in (self.renamed, self.lock.deck) if d]
         where = decks[0] if len(decks) == 1 else f"({' OR '.join(decks)})"
         return f"{where} ({' OR '.join(terms)})"
 
 
-def _search_words(text: str) -> str:
-    """``*1926*treaty*of*berlin*``: matches a field holding these words in this order."""
-    return "*" + "*".join(re.findall(r"[^\W_]+", text)) + "*"
-
-
 def _search_quote(text: str) -> str:
+    """*text* as Anki's search reads it literally."""
     return re.sub(r'([\\"*_])', r"\\\1", text)
 
 
 # -- matching -------------------------------------------------------------------------------
 
+_WORD = re.compile(r"\w+")
 _COMMON = 20  # a line in more cards than this suggests no pairs
 _BEST = 3  # and scores no more partners than this
 
@@ -417,11 +456,19 @@ def _dice(x: frozenset[str], y: frozenset[str]) -> float:
 class _Matcher:
     """Pairs the notes of a new build with the notes in the lock, step by step."""
 
-    def __init__(self, notes: Sequence[Note], locked: Sequence[LockedNote]) -> None:
+    def __init__(
+        self,
+        notes: Sequence[Note],
+        locked: Sequence[LockedNote],
+        found: dict[int, LockedNote] | None = None,
+    ) -> None:
+        """*found*: pairs made already (by a matcher of other locked notes), kept."""
         self.notes = notes
         self.found: dict[int, LockedNote] = {}  # note index -> the locked note it continues
         self.taken: set[str] = set()  # their GUIDs
         self.card_of: dict[int, str] = {}  # card index -> GUID of its locked card
+        for i, old in (found or {}).items():
+            self.take(i, old)
         self.old_cards = [n for n in locked if n.kind == "qa"]
         self.old_clozes = [n for n in locked if n.kind == "cloze"]
         self.cards = [i for i, n in enumerate(notes) if n.kind == "qa"]
@@ -430,9 +477,9 @@ class _Matcher:
         self.lines: dict[str, frozenset[str]] = {}
 
     def words_of(self, text: str) -> frozenset[str]:
-        """The words of *text*, whatever their case."""
+        """The words of *text*, whatever their case and the punctuation around them."""
         if text not in self.words:
-            self.words[text] = frozenset(text.casefold().split())
+            self.words[text] = frozenset(_WORD.findall(text.casefold()))
         return self.words[text]
 
     def lines_of(self, text: str) -> frozenset[str]:
@@ -597,54 +644,81 @@ def _bullets(text: str) -> str:
 # -- deletion numbers -----------------------------------------------------------------------
 
 
-def _numbers(note: Note, texts: Sequence[str], old: LockedNote | None) -> tuple[int, ...]:
-    """The numbers of *note*'s deletions (whose *texts* these are), kept from the locked note
-    it continues.
-
-    ``transform`` numbers a note's deletions from 1, and gives deletions that share a card one
-    number (``cards = "single"``). Each such card takes, in turn: the number of a locked
-    deletion with the same text; else, when as many cards are left on each side for a kind of
-    deletion, the number of the locked one in the same order (an edited date, "1788" to
-    "1789"); else a number no deletion of the note ever had.
-    """
-    if old is None or not note.numbers:
-        return note.numbers
-    locked = tuple(number for _, number, _ in old.cloze)
-    if [text for text, _, _ in old.cloze] == texts and _same_cards(note.numbers, locked):
-        return locked  # the same deletions, on the same cards: most notes
-    kinds = [s.kind for s in note.spans]
-    groups = list(dict.fromkeys(note.numbers))  # each card of the note, in order
-    members = {g: [j for j, n in enumerate(note.numbers) if n == g] for g in groups}
-    chosen: dict[int, int] = {}
+def _deletion_numbers(note: Note, texts: Sequence[str], old: LockedNote | None) -> tuple[int, ...]:
+    """The number of each deletion of *note* (whose *texts* these are), kept from the locked
+    note it continues: a deletion of the same text (one that is there, or one that went and
+    comes back); else the most similar deletion of its kind that is left ("1788" edited to
+    "1789"); else a number the note never gave."""
+    if old is None:
+        return tuple(range(1, len(texts) + 1))
+    if [text for text, _, _ in old.cloze] == list(texts):
+        return tuple(number for _, number, _ in old.cloze)  # the same deletions: most notes
+    chosen: list[int | None] = [None] * len(texts)
     used: set[int] = set()
-    by_text: dict[str, list[int]] = defaultdict(list)
-    old_kinds: dict[int, set[str]] = defaultdict(set)
-    for text, number, kind in old.cloze:
-        by_text[text].append(number)
-        old_kinds[number].add(kind)
-    for g in groups:
-        same = (n for j in members[g] for n in by_text.get(texts[j], ()) if n not in used)
-        if (kept := next(same, None)) is not None:
-            chosen[g] = kept
-            used.add(kept)
-    left_old = [n for n in dict.fromkeys(n for _, n, _ in old.cloze) if n not in used]
-    left_new = [g for g in groups if g not in chosen]
-    for kind in ("date", "treaty"):
-        olds = [n for n in left_old if old_kinds[n] <= {kind, ""}]
-        news = [g for g in left_new if {kinds[j] for j in members[g]} == {kind}]
-        if len(olds) == len(news):
-            chosen.update(zip(news, olds, strict=True))
-    last = max([old.last, *chosen.values()])
-    for g in groups:
-        if g not in chosen:
+    known: dict[str, list[int]] = defaultdict(list)
+    for text, number, _ in (*old.cloze, *old.gone):
+        known[text].append(number)
+    for j, text in enumerate(texts):
+        chosen[j] = next((n for n in known.get(text, ()) if n not in used), None)
+        used.add(chosen[j] or 0)
+    kinds = [span.kind for span in note.spans]
+    pairs = sorted(
+        (
+            (score, -j, number)
+            for j, text in enumerate(texts)
+            if chosen[j] is None
+            for old_text, number, kind in old.cloze
+            if number not in used
+            and kind in (kinds[j], "")
+            and (score := SequenceMatcher(None, text, old_text).ratio()) >= SIMILAR
+        ),
+        reverse=True,
+    )
+    for _, neg_j, number in pairs:
+        if chosen[-neg_j] is None and number not in used:
+            chosen[-neg_j] = number
+            used.add(number)
+    last = max(old.last, *used)
+    numbers = []
+    for kept in chosen:
+        if kept is None:
             last += 1
-            chosen[g] = last
-    return tuple(chosen[n] for n in note.numbers)
+        numbers.append(last if kept is None else kept)
+    return tuple(numbers)
 
 
-def _same_cards(a: Sequence[int], b: Sequence[int]) -> bool:
-    """Whether two numberings of the same deletions put the same ones on one card."""
-    return len(set(a)) == len(set(b)) == len(set(zip(a, b, strict=True)))
+def _deletions_of(
+    note: Note, old: LockedNote | None
+) -> tuple[tuple[Deletion, ...], tuple[Deletion, ...]]:
+    """A cloze note's deletions, with their numbers kept from *old*, and those of *old*'s that
+    went (to have their numbers back if they return)."""
+    texts = [note.text[s.start : s.end] for s in note.spans]
+    numbers = _deletion_numbers(note, texts, old)
+    cloze = tuple(zip(texts, numbers, [s.kind for s in note.spans], strict=True))
+    if old is None or old.cloze == cloze:
+        return cloze, old.gone if old else ()
+    gone = {d[1]: d for d in (*old.gone, *old.cloze) if d[1] not in numbers}
+    return cloze, tuple(sorted(gone.values()))
+
+
+def _cards(numbers: Sequence[int], grouping: Sequence[int]) -> tuple[int, ...]:
+    """The card that asks for each deletion: its own number, but where ``transform``'s
+    *grouping* puts deletions on one card (``cards = "single"``), the lowest of theirs."""
+    lowest: dict[int, int] = {}
+    for number, group in zip(numbers, grouping, strict=True):
+        lowest[group] = min(number, lowest.get(group, number))
+    return tuple(lowest[group] for group in grouping)
+
+
+def _unique(guid: str, taken: set[str]) -> str:
+    """A new note's GUID: the one its content derives, unless a note (even a removed one) has
+    it; then taken too."""
+    unique, salt = guid, 0
+    while unique in taken:
+        salt += 1
+        unique = guid_for(guid, str(salt))
+    taken.add(unique)
+    return unique
 
 
 def reconcile(
@@ -659,7 +733,10 @@ def reconcile(
     card_ids = [card.id for card in source.cards]
     deck = source.deck.name
     locked = lock.notes if lock else ()
-    found = _Matcher(notes, locked).match(card_ids)
+    live = [n for n in locked if not n.removed]
+    found = _Matcher(notes, live).match(card_ids)
+    # notes that were removed earlier, and come back
+    found = _Matcher(notes, [n for n in locked if n.removed], found).match(card_ids)
     taken = {n.guid for n in locked}
     out: list[Note] = []
     entries: list[LockedNote] = []
@@ -669,48 +746,46 @@ def reconcile(
     card_guid = ""
     for i, note in enumerate(notes):
         old = found.get(i)
-        if note.spans:  # a cloze note
-            texts = [note.text[s.start : s.end] for s in note.spans]
-            numbers = _numbers(note, texts, old)
-            cloze = tuple(zip(texts, numbers, [s.kind for s in note.spans], strict=True))
-            last = max(old.last, *numbers) if old else max(numbers)
-        else:
-            numbers, cloze, last = (), (), 0
+        cloze, gone = _deletions_of(note, old) if note.spans else ((), ())
+        numbers = [number for _, number, _ in cloze]
+        cards = _cards(numbers, note.numbers)
         if old is None:
-            # New: its content-derived GUID, unless a note (even a removed one) has it.
-            guid, salt = note.guid, 0
-            while guid in taken:
-                salt += 1
-                guid = guid_for(note.guid, str(salt))
-            taken.add(guid)
-            new = note.stamped(guid, now, numbers)
+            new = note.stamped(_unique(note.guid, taken), now, cards)
             digest = content_hash(new.kind, new.fields, new.tags)
             added.append(new)
         else:
-            new = note.stamped(old.guid, old.mod, numbers)
+            new = note.stamped(old.guid, old.mod, cards)
             digest = content_hash(new.kind, new.fields, new.tags)
             if digest != old.hash:
                 # Strictly newer than what Anki has, even when rebuilt within the same second.
                 new = new.stamped(old.guid, max(now, old.mod + 1))
+            if old.removed:
+                added.append(new)  # back in the source: Anki may still have it
+            elif digest != old.hash:
                 updated.append(Update(old, new))
-            if old.cloze and (gone := {n for _, n, _ in old.cloze}.difference(numbers)):
-                emptied.append((new, tuple(sorted(gone))))
+            if old.cloze and (lost := old.cards.difference(cards)):
+                emptied.append((new, tuple(sorted(lost))))
         out.append(new)
         card_id = None
         if note.kind == "qa":  # the first note of every card
             card_guid, card_id = new.guid, card_ids[note.card]
-        # guid, kind, card, hash, mod, text, id, cloze, last (positional: this runs per note)
+        last = max(old.last if old else 0, *numbers) if numbers else 0
+        single = len(set(cards)) < len(cards)
+        # positional, as LockedNote's fields go: this runs for every note
         entries.append(
             LockedNote(
-                new.guid, new.kind, card_guid, digest, new.mod, new.text, card_id, cloze, last
+                new.guid, new.kind, card_guid, digest, new.mod, new.text, card_id, cloze, gone,
+                last, single,
             )
-        )
+        )  # fmt: skip
     current = {n.guid for n in out}
-    removed = tuple(n for n in locked if n.guid not in current)
+    removed = tuple(n for n in live if n.guid not in current)
+    remembered = [n._replace(removed=True) for n in removed]
+    remembered += [n for n in locked if n.removed and n.guid not in current]
     unchanged = len(out) - len(added) - len(updated)
     renamed = lock.deck if lock is not None and lock.deck != deck else None
     merged = lock.merged if lock else 0
-    new_lock = Lock(deck, key, tuple(entries))
+    new_lock = Lock(deck, key, (*entries, *remembered))
     return Changes(
         tuple(out), tuple(added), tuple(updated), unchanged, removed, new_lock,
         tuple(emptied), renamed, merged,

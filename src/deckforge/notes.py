@@ -137,12 +137,11 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
         images = "".join(
             f'<img src="{html.escape(media_name(key, image))}">' for image in card.images
         )
-        items = "</li><li>".join(facts[first : first + len(bullets)])
         first += len(bullets)
         content = ("id", card.id) if card.id else (title, *sorted(bullets))
         # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans,
         # numbers): this runs for every note of the deck
-        fields = (titles[index], f"<ul><li>{items}</li></ul>", context, images)
+        fields = (titles[index], facts_field(facts[first - len(bullets) : first]), context, images)
         guid = guid_for("qa", key, *content)
         notes.append(Note("qa", index, "\n".join((title, *bullets)), fields, tags, guid))
         for text in scanned[index]:
@@ -161,6 +160,24 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
                 )
             )
     return notes
+
+
+def facts_field(escaped: Sequence[str]) -> str:
+    """The Facts field of a question/answer note: its bullets (escaped), a list item each."""
+    return f"<ul><li>{'</li><li>'.join(escaped)}</li></ul>"
+
+
+def cloze_field(text: str, deleted: Sequence[str], numbers: Sequence[int]) -> str:
+    """The Text field of the cloze note of *text* whose *deleted* texts, in order, are the
+    deletions of the cards *numbers* names."""
+    spans, end = [], 0
+    for part in deleted:
+        start = text.find(part, end)
+        if start < 0:  # not this text's: a lock file edited by hand
+            return ""
+        end = start + len(part)
+        spans.append(cloze.Span(start, end, "date"))
+    return cloze.mark(text, spans, numbers)
 
 
 def read_fields(kind: NoteKind, fields: Sequence[str]) -> tuple[str, list[tuple[str, int]]]:

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 from .errors import PackageError
 from .files import scratch, write_all
-from .identity import Built, build_time
+from .identity import Built, build_time, state
 from .notes import CLOZE_FIELDS, QA_FIELDS, Note, NoteKind, digest
 from .schema import Deck
 
@@ -150,10 +150,9 @@ def _check(parts: Sequence[Part]) -> int:
 
 def write_collection(
     path: str | os.PathLike[str], parts: Sequence[Part], progress: Progress | None = None
-) -> int:
-    """Write the package's SQLite database for every deck of *parts* at *path*; return the
-    newest time a note was stamped with. *progress* is called as notes are written, with
-    (written, total)."""
+) -> None:
+    """Write the package's SQLite database for every deck of *parts* at *path*. *progress* is
+    called as notes are written, with (written, total)."""
     from genanki.apkg_col import APKG_COL
     from genanki.apkg_schema import APKG_SCHEMA
 
@@ -161,8 +160,7 @@ def write_collection(
     models = _models()
     decks = {str(deck_id_for(deck.name)): _deck_json(deck) for deck, _ in parts}
     tables, indexes = _schema(APKG_SCHEMA)
-    now = build_time()
-    rows = _rows(parts, models, now)
+    rows = _rows(parts, models, build_time())
     written = 0
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -189,7 +187,6 @@ def write_collection(
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return max((note.mod or now for _, notes in parts for note in notes), default=now)
 
 
 Row = tuple[object, ...]
@@ -276,18 +273,32 @@ def write(
     f: BinaryIO,
     parts: Sequence[Part],
     beside: Path,
+    *,
     media: Mapping[str, str | os.PathLike[str]] | None = None,
     progress: Progress | None = None,
+    keys: Sequence[str] | None = None,
 ) -> None:
     """Write the package of *parts* into the open file *f*: the collection is written to a
-    scratch file *beside* the target and copied into a zip with the *media*."""
+    scratch file *beside* the target and copied into a zip with the *media*.
+
+    *keys* are the parts' identity keys (see ``notes.transform``; by default their decks'
+    names). The zip's comment records, for each part, its key, how many notes it has and the
+    :func:`~deckforge.identity.state` of their times: what ``read_built`` reads back.
+    """
     media = media or {}
     names = sorted(media)  # a fixed order: the same notes and media give the same bytes
+    keys = keys or [deck.name for deck, _ in parts]
+    record = [
+        [_key_digest(key), state((n.guid, n.mod) for n in notes), len(notes)]
+        for key, (_, notes) in zip(keys, parts, strict=True)
+    ]
     with scratch(beside) as database:
-        newest = write_collection(database, parts, progress)
+        try:
+            write_collection(database, parts, progress)
+        except sqlite3.Error as e:  # a full disk, for one
+            raise PackageError(f"cannot write {beside}: {e}") from None
         with zipfile.ZipFile(f, "w") as zf:
-            # read back cheaply by the next build: see read_built
-            zf.comment = f"{_NEWEST}{newest}".encode("ascii")
+            zf.comment = json.dumps({"deckforge": record}).encode("ascii")
             _add(zf, "collection.anki2", database)
             index = {str(i): name for i, name in enumerate(names)}
             with zf.open(_entry("media"), "w") as entry:
@@ -296,45 +307,44 @@ def write(
                 _add(zf, str(i), Path(media[name]))
 
 
-_NEWEST = "deckforge: newest note stamped "
+def _key_digest(key: str) -> str:
+    return digest("key", key).hex()
 
 
-def read_built(path: Path, newer_than: int = -1) -> list[Built]:
-    """The notes of deckforge's note types in the package at *path*, as built: nothing when
-    there is no package, or one deckforge cannot read (it only helps to keep identity), or
-    when none of its notes is newer than *newer_than* (its zip comment says, at no cost)."""
+def read_built(path: Path, key: str, known: str | None = None) -> list[Built]:
+    """The notes that the package at *path* holds of the source whose identity key is *key*,
+    as they were built.
+
+    Nothing when there is no package, no part of it was built from that source, or its notes'
+    :func:`~deckforge.identity.state` is *known* (the lock file's: they agree), which the zip's
+    comment tells at no cost; nothing either from a package deckforge cannot read (this only
+    helps to keep identity).
+    """
     if not path.is_file():
         return []
     kinds: dict[int, NoteKind] = {QA_MODEL_ID: "qa", CLOZE_MODEL_ID: "cloze"}
     try:
         with zipfile.ZipFile(path) as zf, scratch(path) as database:
-            comment = zf.comment.decode("ascii", "replace")
-            if comment.startswith(_NEWEST) and int(comment.removeprefix(_NEWEST)) <= newer_than:
-                return []
+            record = json.loads(zf.comment)["deckforge"]
+            mine = [i for i, (part_key, _, _) in enumerate(record) if part_key == _key_digest(key)]
+            if not mine or record[mine[0]][1] == known:
+                return []  # no part of it is this source's, or they agree
+            skip, count = sum(part[2] for part in record[: mine[0]]), record[mine[0]][2]
             with zf.open("collection.anki2") as packed, database.open("wb") as f:
                 shutil.copyfileobj(packed, f, 1 << 20)
             conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
             try:
-                (decks,) = conn.execute("SELECT decks FROM col").fetchone()
-                names = {int(k): d["name"] for k, d in json.loads(decks).items()}
                 rows = conn.execute(
-                    "SELECT guid, mid, mod, flds, tags,"
-                    " (SELECT did FROM cards WHERE nid = notes.id LIMIT 1) FROM notes"
+                    "SELECT guid, mid, mod, flds, tags FROM notes ORDER BY id LIMIT ? OFFSET ?",
+                    (count, skip),
                 ).fetchall()
             finally:
                 conn.close()
     except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, TypeError, ValueError):
         return []
     return [
-        Built(
-            guid,
-            kinds[mid],
-            names.get(did, ""),
-            mod,
-            tuple(flds.split("\x1f")),
-            tuple(tags.split()),
-        )
-        for guid, mid, mod, flds, tags, did in rows
+        Built(guid, kinds[mid], mod, tuple(flds.split("\x1f")), tuple(tags.split()))
+        for guid, mid, mod, flds, tags in rows
         if mid in kinds
     ]
 

@@ -24,6 +24,7 @@ from .identity import (
     read_lock,
     reconcile,
     recover,
+    state,
 )
 from .notes import Note, media_name, transform
 from .package import PackageInfo, Progress, card_count, read_built
@@ -179,8 +180,9 @@ def _build(
                 for name, file in media_files(sources[path], path, planned[path].lock.key).items()
             }
             told = _from(written, total, progress) if progress else None
+            keys = [planned[path].lock.key for path in group]
             write = functools.partial(
-                package.write, parts=parts, beside=target, media=media, progress=told
+                package.write, parts=parts, beside=target, media=media, progress=told, keys=keys
             )
             lock_writers = [(locks[path], _lock_writer(planned[path])) for path in group]
             files.write_all([(target, write), *lock_writers])  # the locks right after
@@ -207,27 +209,26 @@ def _plan_all(
             source = sources[path]
             lock = read_lock(locks[path])
             key = lock.key if lock else default_key(source.deck.name, locks[path])
-            newest = max((note.mod for note in lock.notes), default=-1) if lock else -1
             last = target
             if lock and lock.deck != source.deck.name and not target.exists():  # renamed since
                 last = package_path(lock.deck, out_dir)
-            lock = recover(lock, read_built(last, newest), source.deck.name, key)
+            known = state((note.guid, note.mod) for note in lock.notes) if lock else None
+            lock = recover(lock, read_built(last, key, known), source.deck.name, key)
             planned[path] = reconcile(transform(source, key), lock, source, key, build_time())
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
         return planned
-    owner: dict[str, Path] = {}
+    owner: dict[str, tuple[Path, Note]] = {}
     for path, changes in planned.items():
-        new = {note.guid for note in changes.added}
         for note in changes.notes:
-            other = owner.setdefault(note.guid, path)
+            other, twin = owner.setdefault(note.guid, (path, note))
             if other == path:
                 continue
             title = changes.title(note) or note.text.split("\n", 1)[0]
-            if note.guid in new:
+            if (twin.kind, twin.text) == (note.kind, note.text):
                 raise DeckforgeError(
-                    f"{other} and {path} would make one note of the card {title!r}: the same "
-                    "deck, file name and card. Rename one of the decks or files, or give the "
-                    "card an id"
+                    f"{other} and {path} make one note of the card {title!r} (the same deck, "
+                    "file name and card): rename one of the decks or files, or give the card "
+                    "an id"
                 )
             raise DeckforgeError(
                 f"{other} and {path} both hold the note of the card {title!r} in their lock "

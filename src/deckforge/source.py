@@ -142,7 +142,10 @@ def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
         from .locate import Locator
 
         where = Locator(text).section_at(e.lineno - 1)
-        raise SourceError([Problem(path, e.lineno, e.colno, where, e.msg)]) from None
+        msg = e.msg
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.split("\n")):
+            msg += " (git left conflict markers in the file: resolve the conflict first)"
+        raise SourceError([Problem(path, e.lineno, e.colno, where, msg)]) from None
     except RecursionError as e:  # tomli's own limit on nesting, raised without a position
         raise SourceError([Problem(path, 1, 1, "", f"{e}; a deck needs no such nesting")]) from None
     try:
