@@ -293,17 +293,15 @@ class Built(NamedTuple):
 def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> Lock | None:
     """The lock as the last package built from the same source (*built*) shows it should be.
 
-    Where the package holds a note newer than the lock does, the lock went back in time (a
-    revert, an older branch, a restored backup) and the package's is the note Anki has: it
-    takes the lock's place. With no lock at all, the package's notes are the lock.
+    Where the package holds a note newer than the lock does, or one the lock lacks, the lock
+    went back in time (a revert, an older branch, a restored backup) or lost lines: the
+    package's is the note Anki has, and takes the lock's place. With no lock at all, the
+    package's notes are the lock.
     """
     if not built:
         return lock
     old = {n.guid: n for n in lock.notes} if lock else {}
-    if lock is None:
-        chosen = list(built)
-    else:
-        chosen = [b for b in built if (n := old.get(b.guid)) and b.mod > n.mod]
+    chosen = [b for b in built if (n := old.get(b.guid)) is None or b.mod > n.mod]
     if not chosen:
         return lock
     # a recovered cloze note belongs to the card of its title (its Topic field) with its text

@@ -217,14 +217,15 @@ def _plan_all(
             planned[path] = reconcile(transform(source, key), lock, source, key, build_time())
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
         return planned
-    owner: dict[str, tuple[Path, Note]] = {}
+    owner: dict[str, tuple[Path, bool]] = {}  # GUID -> its source, and if it is new there
     for path, changes in planned.items():
+        new = {note.guid for note in changes.added}
         for note in changes.notes:
-            other, twin = owner.setdefault(note.guid, (path, note))
+            other, derived = owner.setdefault(note.guid, (path, note.guid in new))
             if other == path:
                 continue
             title = changes.title(note) or note.text.split("\n", 1)[0]
-            if (twin.kind, twin.text) == (note.kind, note.text):
+            if derived or note.guid in new:
                 raise DeckforgeError(
                     f"{other} and {path} make one note of the card {title!r} (the same deck, "
                     "file name and card): rename one of the decks or files, or give the card "
