@@ -125,6 +125,7 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
     folder = work / f"n{bullets}"
     folder.mkdir()
     source, lock = folder / "cards.toml", folder / "cards.lock"
+    package = folder / "dist" / "benchmark.apkg"
     make_source(source, bullets)
     text = source.read_text(encoding="utf-8")
 
@@ -149,11 +150,15 @@ def bench_size(bullets: int, work: Path, repeat: int) -> dict[str, Any]:
         edited = text.replace("%", "% (edited)", 1)
         source.write_text(edited, encoding="utf-8")
         rebuild = measure(build, folder)  # one bullet edited, with the lock file
-        saved = {path: path.read_bytes() for path in (lock, folder / "dist" / "benchmark.apkg")}
+        # the rebuild's state, kept on disk (not in this process: its children would start
+        # with its memory, and their peak RSS would be this process's)
+        kept = [(path, path.with_name(f"{path.name}.kept")) for path in (lock, package)]
+        for path, copy in kept:
+            shutil.copyfile(path, copy)
         source.write_text(edited.replace("topic", "subject"), encoding="utf-8")
         replaced = measure(build, folder)  # one word replaced in every card
-        for path, data in saved.items():  # back to the rebuild's state
-            path.write_bytes(data)
+        for path, copy in kept:  # back to the rebuild's state
+            shutil.copyfile(copy, path)
         more = edited.replace("topic", "subject").replace("policy", "strategy")
         source.write_text(more, encoding="utf-8")
         replaced_more = measure(build, folder)

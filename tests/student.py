@@ -22,9 +22,9 @@ _DELETION = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 class Student:
     """Keeps ``cards.toml`` in *folder*, builds it into ``folder/dist``, imports into *col*."""
 
-    def __init__(self, folder: Path, col: Any, source: str) -> None:
+    def __init__(self, folder: Path, col: Any, source: str, name: str = "cards.toml") -> None:
         self.folder, self.col = folder, col
-        self.source = folder / "cards.toml"
+        self.source = folder / name
         self.source.write_text(source, encoding="utf-8")
         self.studied: dict[int, str] = {}  # card id -> the fact it asks for
         self.history: dict[int, list[int]] = {}  # card id -> its review log ids
@@ -102,12 +102,13 @@ class Student:
         hidden = [a for n, a in _DELETION.findall(note["Text"]) if int(n) == card.ord + 1]
         return " / ".join(hidden)  # empty: the card asks for nothing
 
-    def check(self, result: deckforge.BuildResult, removed: int = 0) -> None:
+    def check(self, result: deckforge.BuildResult, others: int = 0) -> None:
         """What a student must see after importing *result*: the build's notes and no other
-        (but *removed* ones Anki keeps), each with the build's text; every reviewed card still
-        there, with its history, asking for the fact it was learned for."""
+        (but *others* Anki holds: removed ones, another deck's), each with the build's text;
+        every reviewed card still there, with its history, asking for the fact it was learned
+        for."""
         notes = self.notes()
-        assert len(notes) == len(result.notes) + removed  # no duplicates
+        assert len(notes) == len(result.notes) + others  # no duplicates
         for note in result.notes:
             assert note.guid in notes
             assert list(notes[note.guid].fields) == list(note.fields)  # the text arrived
@@ -116,9 +117,9 @@ class Student:
             assert self.col.get_card(card_id).reps >= 1
             assert self.asks(card_id) == fact
 
-    def no_op(self) -> None:
+    def no_op(self, out: str = "dist") -> None:
         """An unchanged rebuild imports as a no-op."""
-        again = self.build()
+        again = deckforge.build(self.source, self.folder / out)
         assert again.changes.summary().startswith("0 added, 0 updated")
         log = self.import_(again)
         assert (len(log.new), len(log.updated)) == (0, 0)

@@ -403,27 +403,28 @@ def test_switching_to_one_card_per_bullet_reports_the_cards_it_empties(student: 
 
 
 def test_two_sources_of_one_deck_name_never_share_a_note(tmp_path: Path, collection: Any) -> None:
-    for name, fact in (("week1", "treaty of versailles 1919"), ("week2", "treaty of riga 1921")):
-        source = Source(
-            deck=deckforge.Deck(name="History"), cards=[Card(title="summary", bullets=[fact])]
-        )
-        deckforge.dump(source, tmp_path / f"{name}.toml")
-    one = deckforge.build(tmp_path / "week1.toml", tmp_path / "one")
-    two = deckforge.build(tmp_path / "week2.toml", tmp_path / "two")
-    import_package(collection, one.package.path)
-    import_package(collection, two.package.path)
-    assert collection.note_count() == 4  # nothing of week1 overwritten
+    def week(fact: str) -> str:
+        card = Card(title="summary", bullets=[fact])
+        return deckforge.dumps(Source(deck=deckforge.Deck(name="History"), cards=[card]))
+
+    week1 = Student(tmp_path, collection, week("treaty of versailles 1919"), "week1.toml")
+    week2 = Student(tmp_path, collection, week("treaty of riga 1921"), "week2.toml")
+    one = deckforge.build(week1.source, tmp_path / "one")
+    week1.import_(one)
+    week1.study('"Topic:summary"')
+    two = deckforge.build(week2.source, tmp_path / "two")  # each into a folder of its own
+    week2.import_(two)
     assert {n.guid for n in one.notes}.isdisjoint(n.guid for n in two.notes)
-    bundled = deckforge.build_all(
-        [tmp_path / "week1.toml", tmp_path / "week2.toml"], tmp_path, bundle="Both"
-    )
-    assert [len(r.notes) for r in bundled] == [2, 2]
+    week1.check(one, others=2)  # nothing of week1 overwritten, its reviews kept
+    week2.check(two, others=2)
+    week1.no_op("one")
+    week2.no_op("two")
+    both = [week1.source, week2.source]
+    assert [len(r.notes) for r in deckforge.build_all(both, tmp_path, bundle="Both")] == [2, 2]
     # a lock file copied from the other source: refused, naming both files
     (tmp_path / "week2.lock").write_bytes((tmp_path / "week1.lock").read_bytes())
     with pytest.raises(deckforge.DeckforgeError) as excinfo:
-        deckforge.build_all(
-            [tmp_path / "week1.toml", tmp_path / "week2.toml"], tmp_path, bundle="Both"
-        )
+        deckforge.build_all(both, tmp_path, bundle="Both")
     assert str(excinfo.value).startswith(
         f"{tmp_path / 'week1.toml'} and {tmp_path / 'week2.toml'} both hold the note of the card "
         f"'summary' in their lock files: was {tmp_path / 'week2.lock'} copied from another?"
@@ -537,16 +538,19 @@ def test_a_deck_made_by_a_script_keeps_its_identity(tmp_path: Path, collection: 
         cards = [Card(title=title, bullets=[fact]) for title, fact in rows]
         return Source(deck=deckforge.Deck(name="Atoms"), cards=cards)
 
+    student = Student(tmp_path, collection, "")  # its cards.toml unused: the deck is made here
     lock = tmp_path / "atoms.lock"
     first = deckforge.build_source(deck(rows), lock, tmp_path / "dist")
-    import_package(collection, first.package.path)
+    student.import_(first)
+    student.study('"Text:*1909*"')
     rows[1] = ("Rutherford", "gold foil experiment, 1909")
     second = deckforge.build_source(deck(rows), lock, tmp_path / "dist")
     assert second.changes.summary() == "0 added, 2 updated, 2 unchanged, 0 removed"
-    log = import_package(collection, second.package.path)
-    assert (len(log.new), len(log.updated), collection.note_count()) == (0, 2, 4)
+    log = student.import_(second)
+    assert (len(log.new), len(log.updated)) == (0, 2)
+    student.check(second)
     again = deckforge.build_source(deck(rows), lock, tmp_path / "dist")
-    log = import_package(collection, again.package.path)
+    log = student.import_(again)
     assert (len(log.new), len(log.updated)) == (0, 0)
     # and the deck, written out, is a cards.toml that builds the same notes
     deckforge.dump(deck(rows), tmp_path / "atoms.toml")

@@ -687,21 +687,24 @@ def _deletion_numbers(note: Note, texts: Sequence[str], old: LockedNote | None) 
 
 def _deletions_of(
     note: Note, old: LockedNote | None
-) -> tuple[tuple[Deletion, ...], tuple[Deletion, ...]]:
-    """A cloze note's deletions, with their numbers kept from *old*, and those of *old*'s that
-    went (to have their numbers back if they return)."""
+) -> tuple[tuple[Deletion, ...], tuple[Deletion, ...], tuple[int, ...]]:
+    """A cloze note's deletions, with their numbers kept from *old*; those of *old*'s that
+    went (to have their numbers back if they return); and the card that asks for each."""
     texts = [note.text[s.start : s.end] for s in note.spans]
     numbers = _deletion_numbers(note, texts, old)
     cloze = tuple(zip(texts, numbers, [s.kind for s in note.spans], strict=True))
+    cards = _cards(numbers, note.numbers)
     if old is None or old.cloze == cloze:
-        return cloze, old.gone if old else ()
+        return cloze, old.gone if old else (), cards
     gone = {d[1]: d for d in (*old.gone, *old.cloze) if d[1] not in numbers}
-    return cloze, tuple(sorted(gone.values()))
+    return cloze, tuple(sorted(gone.values())), cards
 
 
 def _cards(numbers: Sequence[int], grouping: Sequence[int]) -> tuple[int, ...]:
     """The card that asks for each deletion: its own number, but where ``transform``'s
     *grouping* puts deletions on one card (``cards = "single"``), the lowest of theirs."""
+    if len(set(grouping)) == len(grouping):  # a card each: most notes
+        return tuple(numbers)
     lowest: dict[int, int] = {}
     for number, group in zip(numbers, grouping, strict=True):
         lowest[group] = min(number, lowest.get(group, number))
@@ -733,8 +736,9 @@ def reconcile(
     locked = lock.notes if lock else ()
     live = [n for n in locked if not n.removed]
     found = _Matcher(notes, live).match(card_ids)
-    # notes that were removed earlier, and come back
-    found = _Matcher(notes, [n for n in locked if n.removed], found).match(card_ids)
+    if len(live) < len(locked) and len(found) < len(notes):
+        # notes that were removed earlier, and come back
+        found = _Matcher(notes, [n for n in locked if n.removed], found).match(card_ids)
     taken = {n.guid for n in locked}
     out: list[Note] = []
     entries: list[LockedNote] = []
@@ -744,9 +748,7 @@ def reconcile(
     card_guid = ""
     for i, note in enumerate(notes):
         old = found.get(i)
-        cloze, gone = _deletions_of(note, old) if note.spans else ((), ())
-        numbers = [number for _, number, _ in cloze]
-        cards = _cards(numbers, note.numbers)
+        cloze, gone, cards = _deletions_of(note, old) if note.spans else ((), (), ())
         if old is None:
             new = note.stamped(_unique(note.guid, taken), now, cards)
             digest = content_hash(new.kind, new.fields, new.tags)
@@ -767,7 +769,7 @@ def reconcile(
         card_id = None
         if note.kind == "qa":  # the first note of every card
             card_guid, card_id = new.guid, card_ids[note.card]
-        last = max(old.last if old else 0, *numbers) if numbers else 0
+        last = max(old.last if old else 0, *(n for _, n, _ in cloze)) if cloze else 0
         single = len(set(cards)) < len(cards)
         # positional, as LockedNote's fields go: this runs for every note
         entries.append(

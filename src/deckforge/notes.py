@@ -111,7 +111,7 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
     A note's GUID derives from *key* (by default the deck's name) and its content: the same
     source gives the same GUIDs, and no two different notes share one. A question/answer note
     derives it from its card's ``id``, or its title and bullets in any order; a cloze note from
-    its card's title and its own text.
+    its own text (a new title for its card does not change it).
     """
     deck, options, cards = source.deck, source.cloze, source.cards
     key = deck.name if key is None else key
@@ -124,7 +124,7 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
     deck_name = cloze.escape(deck.name)
     parts = Counter(card.title for card in cards)
     seen: dict[str, int] = {}
-    repeats: dict[tuple[str, str], int] = {}  # the same text under the same title
+    repeats: dict[str, int] = {}  # the same text, in more than one cloze note
     notes: list[Note] = []
     first = 0  # of the card's bullets in facts
     for index, card in enumerate(cards):
@@ -148,11 +148,11 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
             spans = next(found)
             if not spans:
                 continue
-            repeat = repeats[title, text] = repeats.get((title, text), 0) + 1
+            repeat = repeats[text] = repeats.get(text, 0) + 1
             numbers = (1,) * len(spans) if single else tuple(range(1, len(spans) + 1))
             fields = (cloze.mark(text, spans, numbers), titles[index], deck_name, images)
             kinds = _KIND_TAGS[frozenset([span.kind for span in spans])]
-            guid = guid_for("cloze", key, title, text, str(repeat))
+            guid = guid_for("cloze", key, text, str(repeat))
             deletions = tuple(spans)
             notes.append(
                 Note(
