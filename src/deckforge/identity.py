@@ -13,10 +13,10 @@ the new notes with it:
 
 1. cards by explicit ``id``; then any note by the GUID its content derives and the same text
    (most notes of most builds);
-2. cards: by identical content (bullets in any order), then identical bullets under a new
-   title, then the most similar card among those that share a line with it (one that keeps a
-   bullet is similar enough), then among those that share its rarest words (a typo fixed in
-   the title and the only bullet, a word replaced everywhere);
+2. cards: by identical content, then identical bullets under a new title, then the most
+   similar card among those that share a line with it (the same lines in another order are
+   the same card; one that keeps a bullet is similar enough), then among those that share its
+   rarest words (a typo fixed in the title and the only bullet, a word replaced everywhere);
 3. cloze notes: identical text in the matched card, then identical text anywhere (a bullet
    moved to another card), then the most similar text in the matched card;
 4. what is left is new, with a GUID derived from its content (see :func:`notes.transform`).
@@ -605,8 +605,6 @@ class _Matcher:
             ):
                 self.take(i, old)
         self.same(self.cards, self.old_cards, lambda i: notes[i].text, lambda o: o.text)
-        lines = lambda i: _lines(notes[i].text)  # noqa: E731
-        self.same(self.cards, self.old_cards, lines, lambda o: _lines(o.text))
         bullets = lambda i: _bullets(notes[i].text)  # noqa: E731
         self.same(self.cards, self.old_cards, bullets, lambda o: _bullets(o.text))
         self.best_first(self.sharing_a_line(), self.similar_cards)
@@ -626,12 +624,6 @@ class _Matcher:
             self.similar_words,
         )
         return self.found
-
-
-def _lines(text: str) -> tuple[str, ...]:
-    """A card's title and bullets, in any order: a card is the same card whatever the order
-    of its bullets."""
-    return tuple(sorted(text.split("\n")))
 
 
 def _bullets(text: str) -> str:
