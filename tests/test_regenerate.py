@@ -760,3 +760,29 @@ def test_both_sides_of_a_conflict_keep_their_deletion_numbers(tmp_path: Path) ->
         3,
         1,
     )
+
+
+def test_a_removal_remembered_costs_nothing_and_a_newer_package_wins(student: Student) -> None:
+    first = student.build()
+    student.import_(first)
+    original = student.source.read_text(encoding="utf-8")
+    student.source.write_text(
+        original.split('[[cards]]\ntitle = "popular front polcy"')[0], "utf-8"
+    )
+    without = student.build()
+    assert len(without.changes.removed) == 2
+    saved = (student.source.read_text("utf-8"), (student.folder / "cards.lock").read_text("utf-8"))
+    # the lock remembers the removed notes, and still agrees with the package it built
+    lock = read_lock(student.folder / "cards.lock")
+    assert lock is not None
+    live = [(n.guid, n.mod) for n in lock.notes if not n.removed]
+    assert len(live) < len(lock.notes)
+    package = student.folder / "dist" / "french-revolution.apkg"
+    assert deckforge.package.read_built(package, lock.key, deckforge.identity.state(live)) == []
+    # the card comes back and is imported; then source and lock go back to without it
+    student.source.write_text(original, encoding="utf-8")
+    student.import_(student.build())
+    student.source.write_text(saved[0], encoding="utf-8")
+    (student.folder / "cards.lock").write_text(saved[1], encoding="utf-8")
+    again = student.build()
+    assert len(again.changes.removed) == 2  # Anki has them again: they are reported again

@@ -200,9 +200,15 @@ def _merge(a: LockedNote, b: LockedNote) -> LockedNote:
     """One note as two sides of a git conflict have it: the newer side, with the deletion
     numbers of both (a number one side gave must not be given again)."""
     new, old = (a, b) if (a.mod, a.hash) >= (b.mod, b.hash) else (b, a)
-    kept = {number for _, number, _ in new.cloze}
-    gone = {d[1]: d for d in (*old.gone, *old.cloze, *new.gone) if d[1] not in kept}
-    return new._replace(gone=tuple(sorted(gone.values())), last=max(a.last, b.last))
+    gone = _gone(new.cloze, old.gone, old.cloze, new.gone)
+    return new._replace(gone=gone, last=max(a.last, b.last))
+
+
+def _gone(kept: Iterable[Deletion], *went: Iterable[Deletion]) -> tuple[Deletion, ...]:
+    """The deletions of *went* whose numbers no deletion *kept* has, once each."""
+    numbers = {number for _, number, _ in kept}
+    gone = {d[1]: d for deletions in went for d in deletions if d[1] not in numbers}
+    return tuple(sorted(gone.values()))
 
 
 def _lines_of(raw: bytes, name: str) -> tuple[dict[str, object], list[str], list[int], int]:
@@ -293,15 +299,15 @@ class Built(NamedTuple):
 def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> Lock | None:
     """The lock as the last package built from the same source (*built*) shows it should be.
 
-    Where the package holds a note newer than the lock does, or one the lock lacks, the lock
-    went back in time (a revert, an older branch, a restored backup) or lost lines: the
-    package's is the note Anki has, and takes the lock's place. With no lock at all, the
+    Where the package holds a note newer than the lock does, or one the lock lacks or has as
+    removed, the lock went back in time (a revert, an older branch, a restored backup) or lost
+    lines: the package's is the note Anki has, and takes the lock's place. With no lock at all, the
     package's notes are the lock.
     """
     if not built:
         return lock
     old = {n.guid: n for n in lock.notes} if lock else {}
-    chosen = [b for b in built if (n := old.get(b.guid)) is None or b.mod > n.mod]
+    chosen = [b for b in built if (n := old.get(b.guid)) is None or b.mod > n.mod or n.removed]
     if not chosen:
         return lock
     # a recovered cloze note belongs to the card of its title (its Topic field) with its text
@@ -326,8 +332,10 @@ def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> L
             mod=b.mod,
             text=text,
             cloze=deletions,
+            gone=_gone(deletions, was.gone, was.cloze),
             last=max([was.last, *numbers]),
             single=len(set(numbers)) < len(numbers),
+            removed=False,  # the package holds it: Anki has it
         )
     if lock is None:
         return Lock(deck, key, tuple(recovered.values()))
@@ -688,8 +696,7 @@ def _deletions_of(
     cards = _cards(numbers, note.numbers)
     if old is None or old.cloze == cloze:
         return cloze, old.gone if old else (), cards
-    gone = {d[1]: d for d in (*old.gone, *old.cloze) if d[1] not in numbers}
-    return cloze, tuple(sorted(gone.values())), cards
+    return cloze, _gone(cloze, old.gone, old.cloze), cards
 
 
 def _cards(numbers: Sequence[int], grouping: Sequence[int]) -> tuple[int, ...]:

@@ -212,7 +212,8 @@ def _plan_all(
             last = target
             if lock and lock.deck != source.deck.name and not target.exists():  # renamed since
                 last = package_path(lock.deck, out_dir)
-            known = state((note.guid, note.mod) for note in lock.notes) if lock else None
+            live = [note for note in lock.notes if not note.removed] if lock else []
+            known = state((note.guid, note.mod) for note in live) if lock else None
             lock = recover(lock, read_built(last, key, known), source.deck.name, key)
             planned[path] = reconcile(transform(source, key), lock, source, key, build_time())
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
