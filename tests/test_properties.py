@@ -163,11 +163,11 @@ LOCKED = st.one_of(
     st.builds(LockedNote, guid=TEXT, kind=st.just("qa"), card=TEXT, hash=st.text(max_size=30),
               mod=st.integers(0, MAX_MOD - 1), text=TEXT, id=st.none() | TEXT,
               cloze=st.just(()), gone=st.just(()), last=st.just(0), single=st.just(False),
-              removed=st.booleans()),
+              removed=st.booleans(), fields=st.text(max_size=16)),
     st.builds(LockedNote, guid=TEXT, kind=st.just("cloze"), card=TEXT, hash=st.text(max_size=30),
               mod=st.integers(0, MAX_MOD - 1), text=TEXT, id=st.none(), cloze=DELETIONS,
               gone=DELETIONS, last=st.integers(0, 1000), single=st.booleans(),
-              removed=st.booleans()),
+              removed=st.booleans(), fields=st.text(max_size=16)),
 )  # fmt: skip
 
 
@@ -186,6 +186,8 @@ def as_written(note: LockedNote) -> dict[str, object]:
             entry["single"] = True
     if note.removed:
         entry["removed"] = True
+    if note.fields:
+        entry["fields"] = note.fields
     return {**entry, "text": note.text}
 
 

@@ -77,6 +77,12 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
+def fields_hash(fields: Iterable[str]) -> str:
+    """Hash of a note's fields alone: whether they were edited in Anki since deckforge wrote
+    them (the tags may have been, by the student's own: those are theirs)."""
+    return hashlib.blake2b("\x1f".join(fields).encode("utf-8"), digest_size=8).hexdigest()
+
+
 # -- the lock file --------------------------------------------------------------------------
 
 VERSION = 2
@@ -104,6 +110,7 @@ class LockedNote(NamedTuple):
     last: Annotated[int, Field(ge=0)] = 0
     single: bool = False
     removed: bool = False  # no longer in the source: remembered, to know it if it comes back
+    fields: str = ""  # fields_hash of what deckforge wrote ("": not known)
 
     @property
     def title(self) -> str:
@@ -272,6 +279,8 @@ def dump_lock(lock: Lock) -> Iterator[str]:
                 line += ', "single": true'
         if n.removed:
             line += ', "removed": true'
+        if n.fields:
+            line += f', "fields": {_quote(n.fields)}'
         yield f'{line}, "text": {_quote(n.text)}}}\n'
 
 
@@ -329,6 +338,7 @@ def recover(lock: Lock | None, built: Sequence[Built], deck: str, key: str) -> L
         recovered[b.guid] = was._replace(
             card=card,
             hash=content_hash(b.kind, b.fields, b.tags),
+            fields=fields_hash(b.fields),
             mod=b.mod,
             text=text,
             cloze=deletions,
@@ -774,7 +784,7 @@ def reconcile(
         entries.append(
             LockedNote(
                 new.guid, new.kind, card_guid, digest, new.mod, new.text, card_id, cloze, gone,
-                last, single,
+                last, single, False, fields_hash(new.fields),
             )
         )  # fmt: skip
     current = {n.guid for n in out}
