@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,30 @@ import deckforge
 from deckforge.notes import read_fields
 
 from .conftest import import_package
+
+# a small deck: two dates in one card, two treaties in another, a typo in a third
+DECK = """\
+[deck]
+name = "French revolution"
+
+[[cards]]
+title = "causes"
+bullets = [
+    "bad harvests 1788 drove bread prices up",
+    "the estates-general met in may 1789",
+]
+
+[[cards]]
+title = "peace"
+bullets = [
+    "treaty of amiens 1802 brought a pause in the wars",
+    "rapallo treaty in 1922 settled the border",
+]
+
+[[cards]]
+title = "popular front polcy"
+bullets = ["popular front polcy adopted in 1935"]
+"""
 
 _DELETION = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 
@@ -102,14 +128,18 @@ class Student:
         hidden = [a for n, a in _DELETION.findall(note["Text"]) if int(n) == card.ord + 1]
         return " / ".join(hidden)  # empty: the card asks for nothing
 
-    def check(self, result: deckforge.BuildResult, others: int = 0) -> None:
+    def check(self, result: deckforge.BuildResult | deckforge.SyncResult, others: int = 0) -> None:
         """What a student must see after importing *result*: the build's notes and no other
         (but *others* Anki holds: removed ones, another deck's), each with the build's text;
         every reviewed card still there, with its history, asking for the fact it was learned
         for."""
         notes = self.notes()
-        assert len(notes) == len(result.notes) + others  # no duplicates
-        for note in result.notes:
+        if isinstance(result, deckforge.SyncResult):
+            written = [n for p in result.plans for n in p.changes.notes]
+        else:
+            written = list(result.notes)
+        assert len(notes) == len(written) + others  # no duplicates
+        for note in written:
             assert note.guid in notes
             assert list(notes[note.guid].fields) == list(note.fields)  # the text arrived
         for card_id, fact in self.studied.items():
@@ -123,3 +153,50 @@ class Student:
         assert again.changes.summary().startswith("0 added, 0 updated")
         log = self.import_(again)
         assert (len(log.new), len(log.updated)) == (0, 0)
+
+
+class Syncing(Student):
+    """A student who sends the deck straight into Anki with ``deckforge sync``: into the
+    collection file at *path* (closing it, as Anki must be closed, for the time of the sync),
+    or through *server*, an AnkiConnect server on that collection."""
+
+    def __init__(self, folder: Path, path: Path, source: str, server: Any = None) -> None:
+        from anki.collection import Collection
+
+        super().__init__(folder, server.col if server else Collection(str(path)), source)
+        self.path, self.server = path, server
+
+    @property
+    def into(self) -> str:
+        return str(self.server.url if self.server else self.path)
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        """Anki closed for the time of the block (for the collection file; a server keeps it
+        open, as the running Anki does)."""
+        from anki.collection import Collection
+
+        if self.server is not None:
+            yield
+            return
+        self.col.close()
+        try:
+            yield
+        finally:
+            self.col = Collection(str(self.path))
+
+    def sync(self, *, dry_run: bool = False, **options: bool) -> deckforge.SyncResult:
+        """``deckforge sync`` with these options (delete, force, backup, allow_full_sync)."""
+        with self.closed():
+            return deckforge.sync(
+                [self.source], self.into, deckforge.SyncOptions(**options),
+                dry_run=dry_run, out_dir=self.folder / "dist",
+            )  # fmt: skip
+
+    def no_op_sync(self) -> None:
+        """An unchanged source syncs as a no-op: no note's ``mod`` moves, no backup is made."""
+        mods = dict(self.col.db.all("select id, mod from notes"))
+        result = self.sync()
+        assert [(len(p.add), len(p.update), len(p.move)) for p in result.plans] == [(0, 0, 0)]
+        assert result.backup is None
+        assert dict(self.col.db.all("select id, mod from notes")) == mods

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 import deckforge
 from deckforge.cli import cli
 
-from .conftest import DATA, SEED, package_entries
+from .conftest import DATA, ROOT, SEED, package_entries
 
 
 @pytest.fixture
@@ -162,3 +163,20 @@ def test_preview_json_for_scripts(runner: CliRunner, tmp_path: Path) -> None:
     ]
     assert notes[1]["fields"]["Text"] == "{{c1::1926}} = {{c2::treaty of berlin}}"
     assert "deckforge::cloze::treaty" in notes[1]["tags"]
+
+
+def test_every_guarantee_names_tests_that_exist() -> None:
+    """Each promise of the README's Guarantees table names the tests that hold it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`tests/" in line]
+    assert len(rows) >= 30
+    for row in rows:
+        proof = row.rsplit(" | ", 1)[1]
+        module = None
+        for name in re.findall(r"`(tests/[\w/]+\.py)?(?:::(\w+))?", proof):
+            module = ROOT / name[0] if name[0] else module
+            assert module is not None, row
+            assert module.is_file(), row
+            if name[1]:
+                assert f"def {name[1]}(" in module.read_text(encoding="utf-8"), (name, row)

@@ -21,7 +21,7 @@ from deckforge.cli import cli
 from deckforge.identity import read_lock
 
 from .conftest import SEED, UPDATE_GOLDEN, dump_source, import_package
-from .student import Student
+from .student import DECK, Student
 
 TYPO = "after rapallo treaty in 1922, build reactions continued to build with weimar germany"
 FIXED = "after rapallo treaty in 1922, relations continued to build with weimar germany"
@@ -243,29 +243,6 @@ def test_the_readme_shows_the_diff_of_the_scenario() -> None:
 # reviews cards, edits, rebuilds and re-imports, then checks what the student sees (see
 # Student.check): no duplicate, the new text, every reviewed card with its history and asking
 # for the fact it was learned for, and an unchanged rebuild that imports as a no-op.
-
-DECK = """\
-[deck]
-name = "French revolution"
-
-[[cards]]
-title = "causes"
-bullets = [
-    "bad harvests 1788 drove bread prices up",
-    "the estates-general met in may 1789",
-]
-
-[[cards]]
-title = "peace"
-bullets = [
-    "treaty of amiens 1802 brought a pause in the wars",
-    "rapallo treaty in 1922 settled the border",
-]
-
-[[cards]]
-title = "popular front polcy"
-bullets = ["popular front polcy adopted in 1935"]
-"""
 
 
 @pytest.fixture

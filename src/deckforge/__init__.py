@@ -32,6 +32,11 @@ _EXPORTS = {
     "Problem": "errors",
     "Source": "schema",
     "SourceError": "errors",
+    "ANKICONNECT": "sending",
+    "SyncError": "sending",
+    "SyncOptions": "sending",
+    "SyncPlan": "sending",
+    "SyncResult": "sending",
     "Update": "identity",
     "VerifyReport": "verification",
     "build": "pipeline",
@@ -51,10 +56,12 @@ _EXPORTS = {
     "loads": "source",
     "package_path": "pipeline",
     "sources_in": "source",
+    "sync": "sending",
     "transform": "notes",
     "verify": "verification",
 }
 __all__ = [
+    "ANKICONNECT",
     "BuildResult",
     "Card",
     "Changes",
@@ -70,6 +77,10 @@ __all__ = [
     "Problem",
     "Source",
     "SourceError",
+    "SyncError",
+    "SyncOptions",
+    "SyncPlan",
+    "SyncResult",
     "Update",
     "VerifyReport",
     "__version__",
@@ -90,6 +101,7 @@ __all__ = [
     "loads",
     "package_path",
     "sources_in",
+    "sync",
     "transform",
     "verify",
 ]
@@ -122,6 +134,7 @@ if TYPE_CHECKING:
         package_path,
     )
     from .schema import Card, ClozeOptions, Deck, Source, json_schema
+    from .sending import ANKICONNECT, SyncError, SyncOptions, SyncPlan, SyncResult, sync
     from .source import dump, dumps, load, load_all, loads, sources_in
     from .start import Outline, import_outline, init
     from .verification import VerifyReport, verify

@@ -229,6 +229,67 @@ def _echo_advice(changes: Changes) -> None:
 
 @cli.command()
 @SOURCES
+@click.option(
+    "--collection",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A collection.anki2 whose Anki is closed.",
+)
+@click.option(
+    "--ankiconnect",
+    "url",
+    is_flag=False,
+    flag_value="",
+    metavar="[URL]",
+    help="The running Anki, through AnkiConnect (default http://127.0.0.1:8765).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
+@click.option(
+    "--delete",
+    is_flag=True,
+    help="Delete notes whose source is gone, and empty cards (without it: tag and report).",
+)
+@click.option("--force", is_flag=True, help="Overwrite notes changed in Anki since the last sync.")
+@click.option("--no-backup", is_flag=True, help="Do not back the collection up first.")
+@click.option(
+    "--allow-full-sync",
+    is_flag=True,
+    help="Change deckforge's note types' fields, which makes AnkiWeb ask for a full sync.",
+)
+@OUT_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and the outcome as JSON.")
+def sync(
+    sources: tuple[Path, ...],
+    collection: Path | None,
+    url: str | None,
+    dry_run: bool,
+    delete: bool,
+    force: bool,
+    no_backup: bool,
+    allow_full_sync: bool,
+    out_dir: Path,
+    as_json: bool,
+) -> None:
+    """Send each SOURCE (default: cards.toml) straight into Anki: adds, updates, moves and
+    (with --delete) deletes notes; notes edited in Anki are conflicts, left alone.
+
+    Exits with status 3 when conflicts were left alone (the rest applied).
+    """
+    if (collection is None) == (url is None):
+        raise click.UsageError("give --collection PATH or --ankiconnect [URL]")
+    options = deckforge.SyncOptions(delete, force, not no_backup, allow_full_sync)
+    into = str(collection) if url is None else url or deckforge.ANKICONNECT
+    with _reported():
+        result = deckforge.sync(sources or DEFAULT, into, options, dry_run=dry_run, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(result.report()))
+    if result.conflicts:
+        raise SystemExit(3)
+
+
+@cli.command()
+@SOURCES
 def check(sources: tuple[Path, ...]) -> None:
     """Validate each SOURCE (default: cards.toml) without building anything."""
     with _reported():

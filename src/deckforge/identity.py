@@ -377,6 +377,7 @@ class Changes:
     emptied: tuple[tuple[Note, tuple[int, ...]], ...] = ()
     renamed: str | None = None  # the deck's name in the lock, when the source renamed it
     merged: int = 0  # git conflicts resolved in the lock file
+    before: Lock | None = None  # the lock the notes were matched with
 
     def summary(self) -> str:
         line = (
@@ -797,5 +798,5 @@ def reconcile(
     new_lock = Lock(deck, key, (*entries, *remembered))
     return Changes(
         tuple(out), tuple(added), tuple(updated), unchanged, removed, new_lock,
-        tuple(emptied), renamed, merged,
+        tuple(emptied), renamed, merged, lock,
     )  # fmt: skip

@@ -122,6 +122,14 @@ def diff_all(
         return _plan_all(sources, locks, packages, Path(out_dir))
 
 
+def plan(sources: Mapping[Path, Source], out_dir: Path) -> dict[Path, Changes]:
+    """The notes of each of *sources* (by path) with their identity, as a build into *out_dir*
+    would give them, and what changed since each one's lock file: for ``sync``."""
+    locks = {path: lock_path(path) for path in sources}
+    with _gc_paused():
+        return _plan_all(sources, locks, _packages(sources, out_dir, None), out_dir)
+
+
 def build(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist") -> BuildResult:
     """Build the deck in the source file *path* into ``<out_dir>/<deck-slug>.apkg``.
 
@@ -170,27 +178,44 @@ def _build(
     with _gc_paused(), files.building([out_dir, *(lock.parent for lock in locks.values())]):
         files.remove_leftovers([*packages, *locks.values()])
         planned = _plan_all(sources, locks, packages, out_dir)
-        total, written = sum(len(c.notes) for c in planned.values()), 0
-        results: list[BuildResult] = []
-        for target, group in packages.items():
-            parts = [(sources[path].deck, planned[path].notes) for path in group]
-            media = {
-                name: file
-                for path in group
-                for name, file in media_files(sources[path], path, planned[path].lock.key).items()
-            }
-            told = _from(written, total, progress) if progress else None
-            keys = [planned[path].lock.key for path in group]
-            write = functools.partial(
-                package.write, parts=parts, beside=target, media=media, progress=told, keys=keys
-            )
-            lock_writers = [(locks[path], _lock_writer(planned[path])) for path in group]
-            files.write_all([(target, write), *lock_writers])  # the locks right after
-            cards = {path: card_count(planned[path].notes) for path in group}
-            notes = sum(len(planned[path].notes) for path in group)
-            info = PackageInfo(target, notes, sum(cards.values()))
-            results += [BuildResult(path, info, planned[path], cards[path]) for path in group]
-            written += info.notes
+        return _write(sources, locks, packages, planned, progress)
+
+
+def write(sources: Mapping[Path, Source], planned: Mapping[Path, Changes], out_dir: Path) -> None:
+    """Write the package of each of *sources* (by path) with the notes of *planned* into
+    *out_dir*, and its lock file: for ``sync``, what it wrote into Anki."""
+    locks = {path: lock_path(path) for path in sources}
+    _write(sources, locks, _packages(sources, out_dir, None), planned, None)
+
+
+def _write(
+    sources: Mapping[Path, Source],
+    locks: Mapping[Path, Path],
+    packages: Mapping[Path, list[Path]],
+    planned: Mapping[Path, Changes],
+    progress: Progress | None,
+) -> list[BuildResult]:
+    total, written = sum(len(c.notes) for c in planned.values()), 0
+    results: list[BuildResult] = []
+    for target, group in packages.items():
+        parts = [(sources[path].deck, planned[path].notes) for path in group]
+        media = {
+            name: file
+            for path in group
+            for name, file in media_files(sources[path], path, planned[path].lock.key).items()
+        }
+        told = _from(written, total, progress) if progress else None
+        keys = [planned[path].lock.key for path in group]
+        write = functools.partial(
+            package.write, parts=parts, beside=target, media=media, progress=told, keys=keys
+        )
+        lock_writers = [(locks[path], _lock_writer(planned[path])) for path in group]
+        files.write_all([(target, write), *lock_writers])  # the locks right after
+        cards = {path: card_count(planned[path].notes) for path in group}
+        notes = sum(len(planned[path].notes) for path in group)
+        info = PackageInfo(target, notes, sum(cards.values()))
+        results += [BuildResult(path, info, planned[path], cards[path]) for path in group]
+        written += info.notes
     return results
 
 

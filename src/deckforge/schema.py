@@ -7,6 +7,7 @@ The field descriptions become those of ``deckforge schema``, which editors show 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -48,7 +49,13 @@ def _not_blank(value: str) -> str:
             "holds the control character U+{code}; remove it",
             {"code": f"{ord(bad.group()):04X}"},
         )
-    return value
+    return value if plain else _composed(value)
+
+
+def _composed(value: str) -> str:
+    """*value* in Unicode's composed form (NFC), as Anki stores every field and tag: "é" as
+    one character, not "e" and an accent. Text typed either way then reads back unchanged."""
+    return unicodedata.normalize("NFC", value)
 
 
 def _valid_tag(value: str) -> str:
@@ -61,7 +68,7 @@ def _valid_tag(value: str) -> str:
             "tag '{tag}' must not contain spaces (use '_' or '::' instead)",
             {"tag": value},
         )
-    return value
+    return value if value.isascii() else _composed(value)
 
 
 # The JSON Schema keywords let editors flag the mistake as it is typed; the validators give
