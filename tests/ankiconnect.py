@@ -118,6 +118,14 @@ def findCards(col: Any, query: str | None = None) -> list[int]:
 
 
 @action
+def getDecks(col: Any, cards: list[int]) -> dict[str, list[int]]:
+    decks: dict[str, list[int]] = {}
+    for cid in cards:
+        decks.setdefault(col.decks.name(col.get_card(cid).did), []).append(cid)
+    return decks
+
+
+@action
 def cardsInfo(col: Any, cards: list[int]) -> list[Any]:
     found: list[Any] = []
     for cid in cards:

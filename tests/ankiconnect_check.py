@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import deckforge
-from deckforge.sending import AnkiConnect
+from deckforge.backends import AnkiConnect
 
 SOURCE = """\
 [deck]

@@ -185,18 +185,25 @@ class Syncing(Student):
         finally:
             self.col = Collection(str(self.path))
 
-    def sync(self, *, dry_run: bool = False, **options: bool) -> deckforge.SyncResult:
-        """``deckforge sync`` with these options (delete, force, backup, allow_full_sync)."""
+    def sync(
+        self, *, dry_run: bool = False, backup: bool = False, **options: bool
+    ) -> deckforge.SyncResult:
+        """``deckforge sync`` with these options (delete, force, allow_full_sync); without a
+        backup unless asked (Anki names backups by the second: one a second)."""
         with self.closed():
             return deckforge.sync(
-                [self.source], self.into, deckforge.SyncOptions(**options),
+                [self.source], self.into, deckforge.SyncOptions(**options, backup=backup),
                 dry_run=dry_run, out_dir=self.folder / "dist",
             )  # fmt: skip
 
     def no_op_sync(self) -> None:
-        """An unchanged source syncs as a no-op: no note's ``mod`` moves, no backup is made."""
+        """An unchanged source syncs as a no-op: no note's ``mod`` moves, no backup is made, the
+        lock file and the package are left alone."""
         mods = dict(self.col.db.all("select id, mod from notes"))
+        written = [self.folder / "cards.lock", *(self.folder / "dist").glob("*.apkg")]
+        times = [path.stat().st_mtime_ns for path in written]
         result = self.sync()
         assert [(len(p.add), len(p.update), len(p.move)) for p in result.plans] == [(0, 0, 0)]
         assert result.backup is None
         assert dict(self.col.db.all("select id, mod from notes")) == mods
+        assert [path.stat().st_mtime_ns for path in written] == times  # nothing written

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def guid_of(student: Syncing, words: str) -> str:
 
 
 def test_a_first_sync_adds_the_deck_and_a_second_changes_nothing(student: Syncing) -> None:
-    result = student.sync()
+    result = student.sync(backup=True)
     assert [p.summary() for p in result.plans] == [
         f"{student.source}: 8 added, 0 updated, 0 unchanged, 0 tagged removed"
     ]
@@ -70,13 +72,14 @@ def test_a_first_sync_adds_the_deck_and_a_second_changes_nothing(student: Syncin
 
 
 def test_a_typo_fix_updates_in_place_and_keeps_history(student: Syncing) -> None:
-    student.sync()
+    first = student.sync(backup=True)
     student.study('"Topic:popular front polcy"')
     student.edit("polcy", "policy")
-    result = student.sync()
+    result = student.sync(backup=True)  # (in the same second, often: a backup of its own)
     assert (len(result.plans[0].add), len(result.plans[0].update)) == (0, 2)
     assert result.backup is not None
-    assert Path(result.backup).exists()
+    assert result.backup != first.backup
+    assert all(Path(b).exists() for b in (first.backup, result.backup) if b)
     student.check(result)
     assert "popular front policy adopted" in student.text(guid_of(student, "adopted"))
     student.no_op_sync()
@@ -410,7 +413,7 @@ def test_the_command_needs_one_place_to_sync_into(tmp_path: Path) -> None:
 def test_the_test_server_answers_as_the_add_on_does(tmp_path: Path) -> None:
     from anki.collection import Collection
 
-    from deckforge.sending import AnkiConnect
+    from deckforge.backends import AnkiConnect
 
     col = Collection(str(tmp_path / "collection.anki2"))
     try:
@@ -448,15 +451,104 @@ def test_text_typed_in_decomposed_form_syncs_as_a_no_op(student: Syncing) -> Non
     student.no_op_sync()
 
 
-def test_a_card_the_student_moved_into_a_subdeck_stays_there(student: Syncing) -> None:
+def test_cards_the_student_put_in_other_decks_stay_there(student: Syncing) -> None:
     student.sync()
-    (card,) = student.col.find_cards('"Text:*bad harvests*"')
-    student.col.set_deck([card], student.col.decks.id("French revolution::Hard"))
+    (hard,) = student.col.find_cards('"Text:*bad harvests*"')
+    student.col.set_deck([hard], student.col.decks.id("French revolution::Hard"))
+    (exam,) = student.col.find_cards('"Text:*estates-general*"')
+    student.col.set_deck([exam], student.col.decks.id("Exam prep"))
     student.edit("polcy", "policy")
+    student.edit("met in may 1789", "met in may 1789 at versailles")
     result = student.sync()
     assert result.plans[0].move == []
-    assert student.col.decks.name(student.col.get_card(card).did) == "French revolution::Hard"
+    assert student.col.decks.name(student.col.get_card(hard).did) == "French revolution::Hard"
+    assert student.col.decks.name(student.col.get_card(exam).did) == "Exam prep"
+    assert "versailles" in student.col.get_card(exam).note()["Text"]
     student.no_op_sync()
+    # and when the deck is renamed, they stay too
+    student.edit('name = "French revolution"', 'name = "History::French revolution"')
+    renamed = student.sync()
+    assert len(renamed.plans[0].move) == 8
+    assert student.col.decks.name(student.col.get_card(hard).did) == "French revolution::Hard"
+    assert student.col.decks.name(student.col.get_card(exam).did) == "Exam prep"
+    student.no_op_sync()
+
+
+def test_a_note_the_student_moved_away_is_still_its_note(student: Syncing) -> None:
+    student.sync()
+    note = student.notes()[guid_of(student, "bad harvests")]
+    note["Text"] += " (my mnemonic)"
+    note.tags += ["marked", "mine"]
+    student.col.update_note(note)
+    student.col.set_deck([c.id for c in note.cards()], student.col.decks.id("Exam prep"))
+    student.edit("drove bread prices up", "drove bread prices higher")
+    result = student.sync()
+    assert len(result.conflicts) == 1  # found where the student put it: not added again
+    assert not result.plans[0].add
+    again = student.notes()[note.guid]
+    assert again["Text"].endswith(" (my mnemonic)")
+    assert {"marked", "mine"} <= set(again.tags)
+    assert len(student.notes()) == 8
+    # and in a filtered deck (Custom Study), the same
+    filtered = student.col.decks.new_filtered("Custom Study Session")
+    deck = student.col.decks.get(filtered)
+    deck["terms"] = [['"deck:Exam prep"', 100, 0]]
+    student.col.decks.save(deck)
+    student.col.sched.rebuild_filtered_deck(filtered)
+    (card,) = student.col.get_note(note.id).cards()
+    assert student.col.decks.name(card.did) == "Custom Study Session"
+    assert len(student.sync().conflicts) == 1
+    assert len(student.notes()) == 8
+
+
+def test_a_deck_name_anki_reads_otherwise_syncs_as_a_no_op(student: Syncing) -> None:
+    student.edit('name = "French revolution"', 'name = "French Revolution :: Causes "')
+    student.sync()
+    student.no_op_sync()
+
+
+def test_a_replaced_image_reaches_anki(student: Syncing) -> None:
+    student.edit('title = "peace"', 'title = "peace"\nimages = ["map.png"]')
+    (student.folder / "map.png").write_bytes(b"\x89PNG first map")
+    student.sync()
+    (student.folder / "map.png").write_bytes(b"\x89PNG second map")
+    result = student.sync()
+    assert len(result.plans[0].update) == 3  # the card's notes show the new image
+    images = student.notes()[guid_of(student, "amiens")]["Images"]
+    (name,) = re.findall(r'<img src="([^"]+)">', images)
+    assert (Path(student.col.media.dir()) / name).read_bytes() == b"\x89PNG second map"
+    student.no_op_sync()
+
+
+def test_delete_spares_a_note_edited_in_anki_unless_forced(student: Syncing) -> None:
+    student.sync()
+    note = student.notes()[guid_of(student, "amiens")]
+    note["Text"] += "<br>my mnemonic"
+    student.col.update_note(note)
+    student.edit('    "treaty of amiens 1802 brought a pause in the wars",\n', "")
+    result = student.sync(delete=True)
+    assert [n.guid for n in result.plans[0].spared] == [note.guid]
+    assert result.left_alone == 1
+    assert any("edited in Anki, tagged deckforge::removed" in line for line in result.report())
+    assert "deckforge::removed" in student.notes()[note.guid].tags
+    assert note.guid not in student.notes() or student.sync(delete=True, force=True)
+    assert note.guid not in student.notes()
+
+
+def test_a_new_card_never_takes_the_history_of_a_deleted_one(student: Syncing) -> None:
+    student.sync()
+    studied = student.study("")
+    student.edit('    "rapallo treaty in 1922 settled the border",\n', "")
+    student.sync(delete=True)
+    time.sleep(1)  # a later sync: ids count up from its time, as Anki's do
+    bullets = ",".join(f'"new fact number {i} in {1900 + i}"' for i in range(12))
+    text = student.source.read_text(encoding="utf-8")
+    student.source.write_text(text + f'\n[[cards]]\ntitle = "new"\nbullets = [{bullets}]\n')
+    student.sync()
+    reviewed = set(student.col.db.list("select distinct cid from revlog"))
+    assert reviewed <= set(studied)
+    for card_id in student.col.find_cards('"Topic:new"'):
+        assert student.reviews(card_id) == []
 
 
 def test_a_template_added_in_anki_is_kept_and_the_notes_still_update(student: Syncing) -> None:
@@ -521,3 +613,78 @@ def test_the_maintainers_check_against_real_anki_passes_here(tmp_path: Path) -> 
         assert [d.name for d in col.decks.all_names_and_ids()] == ["Default"]
     finally:
         col.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"", "an empty file"),
+        (b"my notes", "a text file"),
+        (None, "an SQLite database of another program"),
+    ],
+)
+def test_a_file_that_is_no_collection_is_refused_and_left_alone(
+    tmp_path: Path, content: bytes | None, why: str
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "prefs21.db"
+    if content is None:
+        with sqlite3.connect(path) as db:
+            db.execute("create table profiles (name text, data blob)")
+        db.close()
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    (tmp_path / "cards.toml").write_text(DECK, encoding="utf-8")
+    shown = CliRunner().invoke(
+        cli, ["sync", str(tmp_path / "cards.toml"), "--collection", str(path)]
+    )
+    assert shown.exit_code == 1, why
+    assert shown.stderr == (
+        f"{path}: not an Anki collection (the collection.anki2 file in a profile's folder of "
+        "Anki's)\n"
+    )
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cards.toml", "prefs21.db"]
+
+
+def test_an_ankiconnect_address_without_http_is_taken_as_one(tmp_path: Path) -> None:
+    from anki.collection import Collection
+
+    (tmp_path / "cards.toml").write_text(DECK, encoding="utf-8")
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        with AnkiConnectServer(col) as server:
+            address = server.url.removeprefix("http://")
+            shown = CliRunner().invoke(
+                cli, ["sync", str(tmp_path / "cards.toml"), "--ankiconnect", address]
+            )
+        assert shown.exit_code == 0, shown.output
+        assert col.note_count() == 8
+    finally:
+        col.close()
+    shown = CliRunner().invoke(
+        cli, ["sync", str(tmp_path / "cards.toml"), "--ankiconnect", "ftp://127.0.0.1"]
+    )
+    assert shown.exit_code == 2
+    assert "ftp://127.0.0.1: not an http:// URL" in shown.stderr
+
+
+def test_two_files_of_one_deck_name_sync_together(tmp_path: Path) -> None:
+    from anki.collection import Collection
+
+    def week(fact: str) -> str:
+        card = deckforge.Card(title="summary", bullets=[fact])
+        return deckforge.dumps(deckforge.Source(deck=deckforge.Deck(name="History"), cards=[card]))
+
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "decks" / "week1.toml").write_text(week("treaty of versailles 1919"))
+    (tmp_path / "decks" / "week2.toml").write_text(week("treaty of riga 1921"))
+    Collection(str(tmp_path / "c.anki2")).close()
+    into, out = str(tmp_path / "c.anki2"), tmp_path / "dist"
+    result = deckforge.sync([tmp_path / "decks"], into, out_dir=out)
+    assert [len(p.add) for p in result.plans] == [2, 2]
+    again = deckforge.sync([tmp_path / "decks"], into, out_dir=out)
+    assert [p.unchanged for p in again.plans] == [2, 2]
+    assert sorted(out.glob("*.apkg")) == [out / "history.apkg"]  # a part for each

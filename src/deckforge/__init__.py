@@ -32,7 +32,7 @@ _EXPORTS = {
     "Problem": "errors",
     "Source": "schema",
     "SourceError": "errors",
-    "ANKICONNECT": "sending",
+    "ANKICONNECT": "backends",
     "SyncError": "sending",
     "SyncOptions": "sending",
     "SyncPlan": "sending",
@@ -120,6 +120,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .backends import ANKICONNECT
     from .errors import DeckforgeError, PackageError, Problem, SourceError
     from .identity import Changes, Lock, LockedNote, Update
     from .notes import Note, transform
@@ -134,7 +135,7 @@ if TYPE_CHECKING:
         package_path,
     )
     from .schema import Card, ClozeOptions, Deck, Source, json_schema
-    from .sending import ANKICONNECT, SyncError, SyncOptions, SyncPlan, SyncResult, sync
+    from .sending import SyncError, SyncOptions, SyncPlan, SyncResult, sync
     from .source import dump, dumps, load, load_all, loads, sources_in
     from .start import Outline, import_outline, init
     from .verification import VerifyReport, verify

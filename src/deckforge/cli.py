@@ -272,19 +272,26 @@ def sync(
     """Send each SOURCE (default: cards.toml) straight into Anki: adds, updates, moves and
     (with --delete) deletes notes; notes edited in Anki are conflicts, left alone.
 
-    Exits with status 3 when conflicts were left alone (the rest applied).
+    Exits with status 3 when notes were left as Anki has them (conflicts, and notes edited in
+    Anki whose source is gone), the rest applied.
     """
     if (collection is None) == (url is None):
         raise click.UsageError("give --collection PATH or --ankiconnect [URL]")
     options = deckforge.SyncOptions(delete, force, not no_backup, allow_full_sync)
-    into = str(collection) if url is None else url or deckforge.ANKICONNECT
+    if url == "":
+        url = deckforge.ANKICONNECT
+    elif url is not None and "://" not in url:
+        url = f"http://{url}"  # 127.0.0.1:8765, as people write it
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{url}: not an http:// URL", param_hint="--ankiconnect")
+    into = str(collection) if url is None else url
     with _reported():
         result = deckforge.sync(sources or DEFAULT, into, options, dry_run=dry_run, out_dir=out_dir)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     else:
         click.echo("\n".join(result.report()))
-    if result.conflicts:
+    if result.left_alone:
         raise SystemExit(3)
 
 

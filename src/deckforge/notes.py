@@ -8,7 +8,7 @@ import hashlib
 import html
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Literal, NamedTuple
 
@@ -87,14 +87,17 @@ def guid_for(*parts: str) -> str:
     return encoded.translate(_URL_SAFE).decode("ascii")
 
 
-def media_name(deck: str, path: str) -> str:
+def media_name(deck: str, path: str, content: str = "") -> str:
     """The name an image gets in Anki's media folder, e.g. ``poland-1939-3f9a1c2b7d.png``.
 
     Anki keeps media by file name alone, in one folder for every deck: the name carries a hash
-    of the deck and the image's path, so two decks' ``maps/poland.png`` cannot collide.
+    of the deck, the image's path and its *content* (a hash of the file, when known), so two
+    decks' ``maps/poland.png`` cannot collide, and an image replaced by another of the same
+    name is a new file in Anki, shown by the notes it is on.
     """
     image = PurePosixPath(path.replace("\\", "/"))
-    return f"{image.stem}-{digest('media', deck, image.as_posix()).hex()}"[:-6] + image.suffix
+    parts = ("media", deck, image.as_posix(), *((content,) if content else ()))
+    return f"{image.stem}-{digest(*parts).hex()}"[:-6] + image.suffix
 
 
 _TAG_UNSAFE = re.compile(r'[\s"]+')
@@ -105,8 +108,11 @@ def topic_tag(title: str) -> str:
     return f"{TAG_ROOT}::topic::{_TAG_UNSAFE.sub('_', title.strip())}"
 
 
-def transform(source: Source, key: str | None = None) -> list[Note]:
-    """The notes for *source*, card by card in source order.
+def transform(
+    source: Source, key: str | None = None, media: Mapping[str, str] | None = None
+) -> list[Note]:
+    """The notes for *source*, card by card in source order; *media* names each image in Anki
+    (by its path in the source; by default, :func:`media_name` of the path alone).
 
     A note's GUID derives from *key* (by default the deck's name) and its content: the same
     source gives the same GUIDs, and no two different notes share one. A question/answer note
@@ -135,7 +141,8 @@ def transform(source: Source, key: str | None = None) -> list[Note]:
             context += f" · part {number} of {parts[title]}"
         tags = (*dict.fromkeys((*deck.tags, *card.tags, topic_tag(title))), _QA_TAG)
         images = "".join(
-            f'<img src="{html.escape(media_name(key, image))}">' for image in card.images
+            f'<img src="{html.escape(media[image] if media else media_name(key, image))}">'
+            for image in card.images
         )
         first += len(bullets)
         content = ("id", card.id) if card.id else (title, *sorted(bullets))

@@ -195,20 +195,30 @@ Row = tuple[object, ...]
 def _rows(
     parts: Sequence[Part], models: dict[str, Any], now: int
 ) -> Iterator[tuple[Row, list[Row]]]:
-    """Each note's row and its cards' rows, numbered the way genanki numbers them."""
-    ids = itertools.count(MODELS_MOD * 1000)
+    """Each note's row and its cards' rows. Ids count up from each note's time in
+    milliseconds, as Anki's own do: Anki keeps a new card's id from the package when it is
+    free, and a card deleted earlier leaves its review log under its id, so an id must never
+    come back (a fixed start would give a new card a deleted one's history)."""
+    last = 0
+
+    def new_id(mod: int) -> int:
+        nonlocal last
+        last = max(last + 1, mod * 1000)
+        return last
+
     model_ids = {kind: model.model_id for kind, model in models.items()}
     for deck, notes in parts:
         deck_id = deck_id_for(deck.name)
         for position, note in enumerate(notes):
-            note_id, mod = next(ids), note.mod or now
+            mod = note.mod or now
+            note_id = new_id(mod)
             tags = f" {' '.join(note.tags)} "
             fields = "\x1f".join(note.fields)
             row = (note_id, note.guid, model_ids[note.kind], mod, -1, tags, fields, note.fields[0])
             yield (
                 (*row, 0, 0, ""),
                 [
-                    (next(ids), note_id, deck_id, ord_, mod, -1, 0, 0, position, *_ZEROS, "")
+                    (new_id(mod), note_id, deck_id, ord_, mod, -1, 0, 0, position, *_ZEROS, "")
                     for ord_ in note.ords
                 ],
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -96,9 +97,20 @@ def media_files(source: Source, path: str | os.PathLike[str], key: str) -> dict[
     """The images *source* (read from *path*, its GUIDs derived from *key*) shows, by the name
     they get in Anki."""
     folder = Path(path).parent
-    return {
-        media_name(key, image): folder / image for card in source.cards for image in card.images
-    }
+    return {name: folder / image for image, name in media_names(source, path, key).items()}
+
+
+def media_names(source: Source, path: str | os.PathLike[str], key: str) -> dict[str, str]:
+    """The name in Anki of each image *source* (read from *path*) shows, by its path: made of
+    the image's content too, when the file is there."""
+    folder, names = Path(path).parent, {}
+    for image in {image: None for card in source.cards for image in card.images}:
+        try:
+            content = hashlib.blake2b((folder / image).read_bytes(), digest_size=16).hexdigest()
+        except OSError:  # reported where the package is written
+            content = ""
+        names[image] = media_name(key, image, content)
+    return names
 
 
 def diff(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist") -> Changes:
@@ -127,7 +139,7 @@ def plan(sources: Mapping[Path, Source], out_dir: Path) -> dict[Path, Changes]:
     would give them, and what changed since each one's lock file: for ``sync``."""
     locks = {path: lock_path(path) for path in sources}
     with _gc_paused():
-        return _plan_all(sources, locks, _packages(sources, out_dir, None), out_dir)
+        return _plan_all(sources, locks, _by_deck(sources, out_dir), out_dir)
 
 
 def build(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "dist") -> BuildResult:
@@ -185,7 +197,7 @@ def write(sources: Mapping[Path, Source], planned: Mapping[Path, Changes], out_d
     """Write the package of each of *sources* (by path) with the notes of *planned* into
     *out_dir*, and its lock file: for ``sync``, what it wrote into Anki."""
     locks = {path: lock_path(path) for path in sources}
-    _write(sources, locks, _packages(sources, out_dir, None), planned, None)
+    _write(sources, locks, _by_deck(sources, out_dir), planned, None)
 
 
 def _write(
@@ -240,7 +252,8 @@ def _plan_all(
             live = [note for note in lock.notes if not note.removed] if lock else []
             known = state((note.guid, note.mod) for note in live) if lock else None
             lock = recover(lock, read_built(last, key, known), source.deck.name, key)
-            planned[path] = reconcile(transform(source, key), lock, source, key, build_time())
+            notes = transform(source, key, media_names(source, path, key))
+            planned[path] = reconcile(notes, lock, source, key, build_time())
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
         return planned
     owner: dict[str, tuple[Path, bool]] = {}  # GUID -> its source, and if it is new there
@@ -263,6 +276,15 @@ def _plan_all(
                 "again: its notes get identities of their own"
             )
     return planned
+
+
+def _by_deck(sources: Mapping[Path, Source], out_dir: Path) -> dict[Path, list[Path]]:
+    """The package of each deck name, with every source of that name (for ``sync``, which
+    keeps a package of what it wrote: two files of one deck share it, each its own part)."""
+    packages: dict[Path, list[Path]] = {}
+    for path, source in sources.items():
+        packages.setdefault(package_path(source.deck, out_dir), []).append(path)
+    return packages
 
 
 def _packages(

@@ -1,6 +1,5 @@
-"""Sending decks straight into Anki: a plan of what should change, computed once, and two small
-backends that carry it out, one on a collection file (through Anki's own ``anki`` package, Anki
-being closed), one through AnkiConnect in the running Anki.
+"""Sending decks straight into Anki: a plan of what should change, computed once, carried out
+by either backend of backends.py (the collection file, or AnkiConnect).
 
 An ``.apkg`` import cannot delete, cannot move cards between decks, and updates a note only when
 the imported one is newer: a sync can. It compares three things for every note: what deckforge
@@ -11,8 +10,8 @@ last wrote (the lock file), what Anki has now, and what the source says.
 - A note whose fields were edited in Anki since deckforge wrote them is left as Anki has it:
   a conflict when its source changed too, reported with both texts. *force* writes the source
   over both.
-- Cards live in the deck their source names (or a subdeck of it the student made): a card
-  elsewhere (in the deck before a rename) is moved there.
+- Cards move with their deck when the source renames it (or makes it a subdeck); cards the
+  student put in another deck stay there.
 - A note whose source is gone is tagged ``deckforge::removed``, or deleted with *delete*, as are
   cards left empty by a deletion that went. Only notes whose GUID the lock knows, in deckforge's
   note types, are touched.
@@ -27,88 +26,24 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
-import json
 import os
-import shutil
-import sqlite3
 import tempfile
 import time
-import urllib.request
-import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from . import files, package, pipeline
+from .backends import MODELS, Anki, AnkiNote, deck_key, opened
 from .errors import DeckforgeError
 from .identity import Changes, Lock, LockedNote, dump_lock, fields_hash, lock_path
-from .notes import CLOZE_FIELDS, QA_FIELDS, TAG_ROOT, Note, NoteKind, read_fields
-from .package import CLOZE_MODEL_ID, QA_MODEL_ID
+from .notes import TAG_ROOT, Note, read_fields
 from .pipeline import media_files, package_path, plan
 from .schema import Source
 from .source import load_all
 from .words import plural
 
 REMOVED_TAG = f"{TAG_ROOT}::removed"
-MODELS: dict[int, tuple[NoteKind, tuple[str, ...]]] = {
-    QA_MODEL_ID: ("qa", QA_FIELDS),
-    CLOZE_MODEL_ID: ("cloze", CLOZE_FIELDS),
-}
-ANKICONNECT = "http://127.0.0.1:8765"
-
-
-@dataclass(frozen=True)
-class AnkiNote:
-    """A note as the collection holds it: its id, note type, ``mod``, fields and tags, and the
-    id, ordinal and deck of each of its cards (a card in a filtered deck: its home deck)."""
-
-    nid: int
-    guid: str
-    model: int
-    mod: int
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
-    cards: tuple[tuple[int, int, str], ...]
-
-    @property
-    def kind(self) -> NoteKind | None:
-        """The kind of deckforge note it is; None for a note of another note type."""
-        return MODELS[self.model][0] if self.model in MODELS else None
-
-
-class Anki(Protocol):
-    """What a sync needs of a collection."""
-
-    def notes(self, guids: Collection[str], decks: Collection[str]) -> dict[str, AnkiNote]:
-        """The notes with these GUIDs (those in *decks*, for a backend that cannot look notes
-        up by GUID)."""
-
-    def fields(self, note_ids: Collection[int]) -> dict[int, tuple[str, ...]]:
-        """The fields of the notes with these ids, by id."""
-
-    def note_types(self) -> dict[int, tuple[str, ...]]:
-        """The field names of each of deckforge's note types the collection has, by id."""
-
-    def set_fields(self, model: int, names: Sequence[str]) -> None:
-        """Rename, add or remove fields of the note type *model* until they are *names*."""
-
-    def backup(self, folder: Path) -> str | None:
-        """Back the collection up (into *folder*, for a backend that keeps no backups of its
-        own); say where (None: there was nothing to back up)."""
-
-    def import_package(self, path: Path) -> None: ...
-
-    def move(self, card_ids: Sequence[int], deck: str) -> None: ...
-
-    def delete_notes(self, note_ids: Sequence[int]) -> None: ...
-
-    def delete_cards(self, card_ids: Sequence[int]) -> bool:
-        """Delete cards (False: this backend cannot; they are reported instead)."""
-
-    def add_tag(self, note_ids: Sequence[int], tag: str) -> None: ...
 
 
 # -- the plan -------------------------------------------------------------------------------
@@ -153,6 +88,7 @@ class SyncPlan:
     forced: list[Conflict] = dataclasses.field(default_factory=list)  # overwritten (force)
     move: list[int] = dataclasses.field(default_factory=list)  # card ids, into the deck
     remove: list[AnkiNote] = dataclasses.field(default_factory=list)  # source gone
+    spared: list[AnkiNote] = dataclasses.field(default_factory=list)  # and edited in Anki
     empty: list[int] = dataclasses.field(default_factory=list)  # card ids
     delete: bool = False  # *remove* and *empty* are deleted (else tagged, and left)
     lock: Lock | None = None  # the lock file to write once applied
@@ -199,16 +135,19 @@ def _plan(
             result.conflicts.append(Conflict(note, there))
             entries.append(was or entry)
             continue
-        result.move += [cid for cid, _, name in there.cards if _misplaced(name, deck, renamed)]
+        if renamed:  # cards move with their deck; those the student put elsewhere stay
+            result.move += [cid for cid, _, name in there.cards if _same_deck(name, renamed)]
         if note.kind == "cloze":
             result.empty += [cid for cid, ord_, _ in there.cards if ord_ not in note.ords]
         entries.append(_compare(result, note, entry, was, there, options.force))
     live = {note.guid for note in changes.notes}
     for gone in (*changes.removed, *(n for n in locked.values() if n.removed)):
-        there = anki.get(gone.guid)
+        there, was = anki.get(gone.guid), locked.get(gone.guid)
         if gone.guid in live or there is None or there.kind is None:
             continue
-        if options.delete or REMOVED_TAG not in there.tags:
+        if options.delete and _edited(was, there) and not options.force:
+            result.spared.append(there)  # tagged, not deleted
+        elif options.delete or REMOVED_TAG not in there.tags:
             result.remove.append(there)
     kept = changes.lock.notes[len(changes.notes) :]  # removed notes remembered
     result.lock = dataclasses.replace(changes.lock, notes=(*entries, *kept))
@@ -228,12 +167,7 @@ def _compare(
         result.unchanged += 1
         result.written.append(note._replace(mod=there.mod))
         return entry._replace(mod=there.mod)
-    # edited in Anki: fields other than deckforge last wrote, changed since it wrote them
-    # (an older copy, from a build never imported, has an older mod: it is no edit)
-    edited = (
-        was is not None and bool(was.fields) and there.mod >= was.mod
-        and fields_hash(there.fields) != was.fields and not same
-    )  # fmt: skip
+    edited = not same and _edited(was, there)
     if edited and not force:
         assert was is not None
         source_changed = was.fields != fields_hash(note.fields)
@@ -252,10 +186,18 @@ def _compare(
     return entry._replace(mod=written.mod)
 
 
-def _misplaced(name: str, deck: str, renamed: str | None) -> bool:
-    """Whether a card in the deck *name* belongs in *deck*: cards live in their source's deck,
-    or in a subdeck of it the student made (not the deck's name before a rename)."""
-    return name != deck and (not name.startswith(f"{deck}::") or name == renamed)
+def _edited(was: LockedNote | None, there: AnkiNote) -> bool:
+    """Whether the note Anki has as *there* was edited in Anki since deckforge wrote it as
+    *was*: its fields are not what deckforge wrote, and changed since (an older copy, from a
+    build never imported, has an older mod: it is no edit)."""
+    return (
+        was is not None and bool(was.fields) and there.mod >= was.mod
+        and fields_hash(there.fields) != was.fields
+    )  # fmt: skip
+
+
+def _same_deck(a: str, b: str) -> bool:
+    return deck_key(a) == deck_key(b)
 
 
 _DROPPED = {"marked", "leech"}  # Anki's importer removes them from the notes it updates
@@ -343,6 +285,12 @@ class SyncResult:
     def conflicts(self) -> list[Conflict]:
         return [c for p in self.plans for c in p.conflicts]
 
+    @property
+    def left_alone(self) -> int:
+        """The notes left as Anki has them that the source would change: conflicts, and
+        notes whose source is gone but that were edited in Anki (not deleted)."""
+        return sum(len(p.conflicts) + len(p.spared) for p in self.plans)
+
     def report(self) -> list[str]:
         """What happened, in lines for a person."""
         would = "" if self.applied else "would be "
@@ -362,6 +310,11 @@ class SyncResult:
                 lines.append(
                     f"  {plural(len(p.empty), 'empty card')} {would}left in Anki: delete them "
                     "with --delete (collection files), or Tools → Empty Cards in Anki"
+                )
+            if p.spared:
+                lines.append(
+                    f"  {plural(len(p.spared), 'note')} whose source is gone, edited in Anki, "
+                    f"{would}tagged {REMOVED_TAG}, not deleted: --force deletes them"
                 )
             if p.remove and not p.delete:
                 lines.append(
@@ -392,6 +345,7 @@ class SyncResult:
                     "unchanged": p.unchanged,
                     "moved_cards": p.move,
                     "removed": [n.guid for n in p.remove],
+                    "spared": [n.guid for n in p.spared],
                     "deleted": p.delete,
                     "empty_cards": p.empty,
                     "empty_cards_left": bool(p.empty) and (not p.delete or self.empty_left),
@@ -426,13 +380,17 @@ def sync(
     """
     sources = load_all(paths)
     folders = [Path(out_dir), *(lock_path(path).parent for path in sources)]
-    with files.building(folders), _opened(into) as anki:
+    with opened(into) as anki, files.building([] if dry_run else folders):
         fields = _field_changes(anki, options.allow_full_sync)
         planned = plan(sources, Path(out_dir))
         decks = {name for c in planned.values() for name in (c.lock.deck, c.renamed) if name}
         guids = {n.guid for c in planned.values() for n in c.notes}
         guids |= {n.guid for c in planned.values() if c.before for n in c.before.notes}
-        state = anki.notes(guids, decks)
+        # the notes deckforge wrote, that Anki should have
+        expected = {
+            n.guid for c in planned.values() if c.before for n in c.before.notes if not n.removed
+        }
+        state = anki.notes(guids, decks, expected)
         plans = [
             _plan(path, sources[path].deck.name, changes, state, options)
             for path, changes in planned.items()
@@ -442,13 +400,12 @@ def sync(
             return result
         steps = _steps(anki, result, sources)
         if options.backup and steps:
-            result.backup = anki.backup(Path(out_dir) / "backups")
+            steps.insert(0, ("the backup", functools.partial(_backup, anki, result, out_dir)))
         # what was written, as a build writes it: the lock files, and the packages that
         # tell what Anki has when a lock file goes back in time (a git revert)
         if any(_moved_on(p, Path(out_dir)) for p in plans):
-            written = {p.source: _written(p) for p in plans}
-            where = ", ".join(str(lock_path(path)) for path in written)
-            write = functools.partial(pipeline.write, sources, written, Path(out_dir))
+            where = ", ".join(str(lock_path(p.source)) for p in plans)
+            write = functools.partial(_write, sources, plans, Path(out_dir))
             steps.append((f"{where} and the packages in {out_dir} written", write))
         done: list[str] = []
         for i, (what, step) in enumerate(steps):
@@ -464,20 +421,31 @@ def sync(
 Step = tuple[str, Callable[[], None]]
 
 
+def _backup(anki: Anki, result: SyncResult, out_dir: str | os.PathLike[str]) -> None:
+    result.backup = anki.backup(Path(out_dir) / "backups")
+
+
 def _moved_on(p: SyncPlan, out_dir: Path) -> bool:
     """Whether *p*'s lock file, or its package, is not yet as the sync leaves them."""
     assert p.lock is not None
-    if p.lock != p.changes.before or p.lock.merged:
+    before = p.changes.before
+    if before is None or p.lock.merged or (p.lock.deck, p.lock.key) != (before.deck, before.key):
         return True
+    if {n.guid: n for n in p.lock.notes} != {n.guid: n for n in before.notes}:
+        return True  # (the file lists notes by GUID; a lock, in the source's order)
     lock = lock_path(p.source)  # as read (a lock file of an older format is written again)
     text = "".join(dump_lock(p.lock)).encode("utf-8")
     on_disk = lock.read_bytes() if lock.is_file() else b""
     return on_disk != text or not package_path(p.deck, out_dir).is_file()
 
 
-def _written(p: SyncPlan) -> Changes:
-    assert p.lock is not None
-    return dataclasses.replace(p.changes, notes=tuple(p.written), lock=p.lock)
+def _write(sources: Mapping[Path, Source], plans: Sequence[SyncPlan], out_dir: Path) -> None:
+    """Write the lock files and packages of *plans*, as Anki has their notes now."""
+    written = {}
+    for p in plans:
+        assert p.lock is not None
+        written[p.source] = dataclasses.replace(p.changes, notes=tuple(p.written), lock=p.lock)
+    pipeline.write(sources, written, out_dir)
 
 
 def _steps(anki: Anki, result: SyncResult, sources: Mapping[Path, Source]) -> list[Step]:
@@ -493,13 +461,6 @@ def _steps(anki: Anki, result: SyncResult, sources: Mapping[Path, Source]) -> li
             f"{plural(added, 'note')} added and {updated} updated",
             functools.partial(_import, anki, plans, sources),
         ))  # fmt: skip
-    retag: dict[str, list[int]] = {}
-    for p in plans:
-        for tag, ids in p.retag.items():
-            retag.setdefault(tag, []).extend(ids)
-    for tag, ids in sorted(retag.items()):
-        what = f"the tag {tag} put back on {plural(len(ids), 'note')} (an import drops it)"
-        steps.append((what, functools.partial(anki.add_tag, ids, tag)))
     for p in result.plans:
         if p.move:
             what = f"{plural(len(p.move), 'card')} moved into {p.deck!r}"
@@ -511,6 +472,10 @@ def _steps(anki: Anki, result: SyncResult, sources: Mapping[Path, Source]) -> li
         elif ids:
             what = f"{plural(len(ids), 'note')} of {p.source} whose source is gone tagged"
             steps.append((what, functools.partial(anki.add_tag, ids, REMOVED_TAG)))
+        spared = [n.nid for n in p.spared if REMOVED_TAG not in n.tags]
+        if spared:
+            what = f"{plural(len(spared), 'note')} of {p.source} edited in Anki tagged"
+            steps.append((what, functools.partial(anki.add_tag, spared, REMOVED_TAG)))
         if p.empty and p.delete:
             what = f"{plural(len(p.empty), 'empty card')} of {p.source} deleted"
             steps.append((what, functools.partial(_delete_cards, anki, result, p.empty)))
@@ -532,11 +497,14 @@ def _import(anki: Anki, plans: Sequence[SyncPlan], sources: Mapping[Path, Source
         with path.open("wb") as f:
             package.write(f, parts, path, media=media, keys=keys)
         anki.import_package(path)
+    for p in plans:
+        for tag, ids in p.retag.items():
+            anki.add_tag(ids, tag)
     # an import skips a note it would update, saying nothing, when the note type's fields
     # changed in Anki (it is copied instead), or the note is open in Anki's browser
     updated = [(p, n, p.ids[n.guid]) for p in plans for n in p.update]
-    there = anki.fields([nid for _, _, nid in updated])
-    skipped = [(p, n) for p, n, nid in updated if there.get(nid) != n.fields]
+    there = anki.read([nid for _, _, nid in updated])
+    skipped = [(p, n) for p, n, nid in updated if nid not in there or there[nid][1] != n.fields]
     if skipped:
         p, note = skipped[0]
         title = p.changes.title(note) or note.text.split("\n", 1)[0]
@@ -545,284 +513,14 @@ def _import(anki: Anki, plans: Sequence[SyncPlan], sources: Mapping[Path, Source
             f"first: {title!r}): was a note type of deckforge's changed in Anki, or is the "
             "note open in Anki's browser?"
         )
+    for p in plans:  # the lock keeps each note's mod as Anki has it (a tag put back moves it)
+        mods = {n.guid: there[p.ids[n.guid]][0] for n in p.update}
+        p.written = [n._replace(mod=mods.get(n.guid, n.mod)) for n in p.written]
+        assert p.lock is not None
+        notes = tuple(n._replace(mod=mods.get(n.guid, n.mod)) for n in p.lock.notes)
+        p.lock = dataclasses.replace(p.lock, notes=notes)
 
 
 def _delete_cards(anki: Anki, result: SyncResult, card_ids: Sequence[int]) -> None:
     if not anki.delete_cards(card_ids):
         result.empty_left = True
-
-
-@contextmanager
-def _opened(into: str | os.PathLike[str]) -> Iterator[Anki]:
-    if isinstance(into, str) and into.startswith(("http://", "https://")):
-        with tempfile.TemporaryDirectory(prefix="deckforge-ankiconnect-") as folder:
-            yield AnkiConnect(into, Path(folder))
-        return
-    direct = Direct(Path(into))
-    try:
-        yield direct
-    finally:
-        direct.close()
-
-
-# -- the collection file --------------------------------------------------------------------
-
-
-class Direct:
-    """A collection file, opened with Anki's own ``anki`` package (Anki being closed)."""
-
-    def __init__(self, path: Path) -> None:
-        try:
-            from anki.collection import Collection as AnkiCollection
-            from anki.errors import DBError
-        except ImportError:
-            raise DeckforgeError(
-                "syncing into a collection file needs Anki's own Python package: "
-                "pip install 'anki>=25.2' (or use --ankiconnect)"
-            ) from None
-        if not path.is_file():
-            raise DeckforgeError(f"{path}: no such collection")
-        try:
-            # an exclusive lock: fails at once while Anki (or anything else) has it open
-            self.col = AnkiCollection(os.fspath(path))
-        except DBError:
-            raise DeckforgeError(
-                f"{path} is open in Anki (or another program): close Anki, or use --ankiconnect"
-            ) from None
-        except Exception as e:  # the backend's own errors: not a collection, say
-            raise DeckforgeError(f"{path}: cannot open it as an Anki collection: {e}") from None
-        self.path = path
-        assert self.col.db is not None
-        self.db = self.col.db
-
-    def close(self) -> None:
-        self.col.close()
-
-    def notes(self, guids: Collection[str], decks: Collection[str]) -> dict[str, AnkiNote]:
-        # no search finds a GUID ("guid:" is read as a field): the notes table is read instead
-        names = {d.id: d.name for d in self.col.decks.all_names_and_ids()}
-        found: dict[str, AnkiNote] = {}
-        wanted = list(guids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.db.all(
-                "select id, guid, mid, mod, flds, tags from notes where guid in "
-                f"({','.join('?' * len(chunk))})",
-                *chunk,
-            )
-            cards: dict[int, list[tuple[int, int, str]]] = {}
-            if rows:
-                nids = [row[0] for row in rows]
-                for cid, nid, did, ord_ in self.db.all(
-                    "select id, nid, case when odid then odid else did end, ord from cards "
-                    f"where nid in ({','.join('?' * len(nids))})",
-                    *nids,
-                ):
-                    cards.setdefault(nid, []).append((cid, ord_, names.get(did, "")))
-            found.update({row[1]: _note(row, cards.get(row[0], [])) for row in rows})
-        return found
-
-    def fields(self, note_ids: Collection[int]) -> dict[int, tuple[str, ...]]:
-        found: dict[int, tuple[str, ...]] = {}
-        wanted = list(note_ids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.all(f"select id, flds from notes where id in ({marks})", *chunk)
-            found.update((nid, tuple(flds.split("\x1f"))) for nid, flds in rows)
-        return found
-
-    def note_types(self) -> dict[int, tuple[str, ...]]:
-        return {
-            model: tuple(self.col.models.field_names(notetype))
-            for model in MODELS
-            if (notetype := self.col.models.get(model))  # type: ignore[arg-type]
-        }
-
-    def set_fields(self, model: int, names: Sequence[str]) -> None:
-        models = self.col.models
-        notetype = models.get(model)  # type: ignore[arg-type]
-        assert notetype is not None
-        fields = list(notetype["flds"])
-        for field, name in zip(fields, names, strict=False):
-            if field["name"] != name:
-                models.rename_field(notetype, field, name)
-        for field in fields[len(names) :]:
-            models.remove_field(notetype, field)
-        for name in names[len(fields) :]:
-            models.add_field(notetype, models.new_field(name))
-        models.update_dict(notetype)
-
-    def backup(self, folder: Path) -> str | None:
-        # where Anki keeps a profile's backups: beside its collection
-        kept = self.path.parent / "backups"
-        kept.mkdir(exist_ok=True)
-        before = set(kept.iterdir())
-        self.col.create_backup(backup_folder=os.fspath(kept), force=True, wait_for_completion=True)
-        made = sorted(set(kept.iterdir()) - before)
-        return os.fspath(made[-1] if made else kept)
-
-    def import_package(self, path: Path) -> None:
-        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
-        # as AnkiConnect's importPackage does, a note type changed in Anki (a template the
-        # student added) is merged with deckforge's rather than copied beside it
-        options = ImportAnkiPackageOptions(merge_notetypes=True, with_scheduling=False)
-        request = ImportAnkiPackageRequest(package_path=os.fspath(path), options=options)
-        self.col.import_anki_package(request)
-
-    def move(self, card_ids: Sequence[int], deck: str) -> None:
-        self.col.set_deck(card_ids, self.col.decks.id(deck))  # type: ignore[arg-type]
-
-    def delete_notes(self, note_ids: Sequence[int]) -> None:
-        self.col.remove_notes(note_ids)  # type: ignore[arg-type]
-
-    def delete_cards(self, card_ids: Sequence[int]) -> bool:
-        self.col.remove_cards_and_orphaned_notes(card_ids)  # type: ignore[arg-type]
-        return True
-
-    def add_tag(self, note_ids: Sequence[int], tag: str) -> None:
-        self.col.tags.bulk_add(note_ids, tag)  # type: ignore[arg-type]
-
-
-# -- AnkiConnect ----------------------------------------------------------------------------
-
-
-class AnkiConnect:
-    """The running Anki, through the AnkiConnect add-on's HTTP protocol (version 6).
-
-    AnkiConnect cannot look notes up by GUID: the decks a sync touches are exported, with their
-    scheduling (a package holds each note's GUID and id, and an export without scheduling drops
-    the tags "marked" and "leech"), which is also the backup.
-    """
-
-    def __init__(self, url: str, folder: Path) -> None:
-        """*folder*: where the decks are exported, for the time of the sync."""
-        self.url, self.folder = url, folder
-        self.exports: list[Path] = []
-        version = self.call("version")
-        if not isinstance(version, int) or version < 6:
-            raise DeckforgeError(f"{url}: AnkiConnect version {version}; deckforge needs 6")
-
-    def call(self, action: str, **params: Any) -> Any:
-        body = json.dumps({"action": action, "version": 6, "params": params}).encode("utf-8")
-        request = urllib.request.Request(
-            self.url, body, {"Content-Type": "application/json"}, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=600) as response:
-                answer = json.loads(response.read())
-        except (OSError, ValueError) as e:
-            raise DeckforgeError(
-                f"cannot reach AnkiConnect at {self.url} ({e}): is Anki running, with the "
-                "AnkiConnect add-on?"
-            ) from None
-        if not isinstance(answer, dict) or set(answer) != {"result", "error"}:
-            raise DeckforgeError(f"{self.url}: not an AnkiConnect answer: {answer!r:.200}")
-        if answer["error"] is not None:
-            raise DeckforgeError(f"AnkiConnect: {action}: {answer['error']}")
-        return answer["result"]
-
-    def notes(self, guids: Collection[str], decks: Collection[str]) -> dict[str, AnkiNote]:
-        known = set(self.call("deckNames"))
-        found: dict[str, AnkiNote] = {}
-        for deck in sorted(set(decks) & known):
-            path = package_path(deck, self.folder)
-            self.call("exportPackage", deck=deck, path=os.fspath(path), includeSched=True)
-            self.exports.append(path)
-            found.update({n.guid: n for n in _exported(path) if n.guid in guids})
-        return found
-
-    def fields(self, note_ids: Collection[int]) -> dict[int, tuple[str, ...]]:
-        if not note_ids:
-            return {}
-        found = {}
-        for info in self.call("notesInfo", notes=list(note_ids)):
-            if info:  # {} for a note that is gone
-                values = sorted(info["fields"].values(), key=lambda f: f["order"])
-                found[info["noteId"]] = tuple(f["value"] for f in values)
-        return found
-
-    def _names(self) -> dict[int, str]:
-        """The names of deckforge's note types in Anki (the student may rename them), by id."""
-        by_name: dict[str, int] = self.call("modelNamesAndIds")
-        return {model: name for name, model in by_name.items() if model in MODELS}
-
-    def note_types(self) -> dict[int, tuple[str, ...]]:
-        return {
-            model: tuple(self.call("modelFieldNames", modelName=name))
-            for model, name in self._names().items()
-        }
-
-    def set_fields(self, model: int, names: Sequence[str]) -> None:
-        name = self._names()[model]
-        have = self.call("modelFieldNames", modelName=name)
-        for old, new in zip(have, names, strict=False):
-            if old != new:
-                self.call("modelFieldRename", modelName=name, oldFieldName=old, newFieldName=new)
-        for old in have[len(names) :]:
-            self.call("modelFieldRemove", modelName=name, fieldName=old)
-        for new in names[len(have) :]:
-            self.call("modelFieldAdd", modelName=name, fieldName=new)
-
-    def backup(self, folder: Path) -> str | None:
-        """The exports of the decks touched, kept in *folder* (a folder for each sync); None
-        when Anki had none of them."""
-        if not self.exports:
-            return None
-        stamp = time.strftime("%Y-%m-%d-%H%M%S")
-        kept = folder / stamp
-        for n in itertools.count(2):  # a folder of its own, for two syncs in one second
-            try:
-                kept.mkdir(parents=True)
-                break
-            except FileExistsError:
-                kept = folder / f"{stamp}-{n}"
-        for path in self.exports:
-            shutil.copyfile(path, kept / path.name)
-        return os.fspath(kept)
-
-    def import_package(self, path: Path) -> None:
-        if self.call("importPackage", path=os.fspath(path)) is not True:
-            raise DeckforgeError(f"AnkiConnect: importPackage: Anki did not import {path}")
-
-    def move(self, card_ids: Sequence[int], deck: str) -> None:
-        self.call("changeDeck", cards=list(card_ids), deck=deck)
-
-    def delete_notes(self, note_ids: Sequence[int]) -> None:
-        self.call("deleteNotes", notes=list(note_ids))
-
-    def delete_cards(self, card_ids: Sequence[int]) -> bool:
-        return False  # AnkiConnect has no action for it
-
-    def add_tag(self, note_ids: Sequence[int], tag: str) -> None:
-        self.call("addTags", notes=list(note_ids), tags=tag)
-
-
-def _exported(path: Path) -> list[AnkiNote]:
-    """The notes of a package Anki exported, with their ids in the collection."""
-    with zipfile.ZipFile(path) as zf, files.scratch(path) as database:
-        # a legacy export keeps the real collection as collection.anki21
-        names = zf.namelist()
-        member = "collection.anki21" if "collection.anki21" in names else "collection.anki2"
-        database.write_bytes(zf.read(member))
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            (decks,) = conn.execute("SELECT decks FROM col").fetchone()
-            deck_names = {int(k): d["name"] for k, d in json.loads(decks).items()}
-            cards: dict[int, list[tuple[int, int, str]]] = {}
-            for cid, nid, did, ord_ in conn.execute(
-                "SELECT id, nid, CASE WHEN odid THEN odid ELSE did END, ord FROM cards"
-            ):
-                cards.setdefault(nid, []).append((cid, ord_, deck_names.get(did, "")))
-            rows = conn.execute("SELECT id, guid, mid, mod, flds, tags FROM notes").fetchall()
-        finally:
-            conn.close()
-    return [_note(row, cards.get(row[0], [])) for row in rows]
-
-
-def _note(row: Sequence[Any], cards: list[tuple[int, int, str]]) -> AnkiNote:
-    """An AnkiNote of a row of the notes table (id, guid, mid, mod, flds, tags) and its cards."""
-    nid, guid, mid, mod, flds, tags = row
-    fields, in_order = tuple(flds.split("\x1f")), tuple(sorted(cards, key=lambda c: c[1]))
-    return AnkiNote(nid, guid, mid, mod, fields, tuple(tags.split()), in_order)
