@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import deckforge
 from deckforge.cli import cli
 
+from . import ankiconnect
 from .ankiconnect import AnkiConnectServer
 from .student import DECK, Syncing
 
@@ -41,6 +42,19 @@ def student(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Syncing]
     try:
         with AnkiConnectServer(col) as server:
             yield Syncing(tmp_path, path, DECK, server)
+    finally:
+        col.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Syncing]:
+    """A student whose Anki is running, with AnkiConnect: the test server."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        with AnkiConnectServer(col) as server:
+            yield Syncing(tmp_path, tmp_path / "collection.anki2", DECK, server)
     finally:
         col.close()
 
@@ -342,41 +356,31 @@ def test_a_field_added_in_anki_is_refused_unless_a_full_sync_is_allowed(student:
     student.check(result)
 
 
-def test_a_sync_that_stops_part_way_says_what_was_done(tmp_path: Path) -> None:
-    from anki.collection import Collection
-
-    from . import ankiconnect
-
-    col = Collection(str(tmp_path / "collection.anki2"))
+def test_a_sync_that_stops_part_way_says_what_was_done(served: Syncing) -> None:
+    student, tmp_path = served, served.folder
+    student.sync()
+    student.edit("polcy", "policy")
+    student.edit('name = "French revolution"', 'name = "Revolution"')
+    lock = (tmp_path / "cards.lock").read_bytes()
+    change_deck = ankiconnect.ACTIONS.pop("changeDeck")  # an add-on without it
     try:
-        with AnkiConnectServer(col) as server:
-            student = Syncing(tmp_path, tmp_path / "collection.anki2", DECK, server)
+        with pytest.raises(deckforge.SyncError) as excinfo:
             student.sync()
-            student.edit("polcy", "policy")
-            student.edit('name = "French revolution"', 'name = "Revolution"')
-            lock = (tmp_path / "cards.lock").read_bytes()
-            change_deck = ankiconnect.ACTIONS.pop("changeDeck")  # an add-on without it
-            try:
-                with pytest.raises(deckforge.SyncError) as excinfo:
-                    student.sync()
-            finally:
-                ankiconnect.ACTIONS["changeDeck"] = change_deck
-            assert str(excinfo.value).splitlines() == [
-                "sync stopped: 10 cards moved into 'Revolution': AnkiConnect: changeDeck: "
-                "unsupported action",
-                "  done: 0 notes added and 8 updated",
-                "  not done: 10 cards moved into 'Revolution'",
-                f"  not done: {tmp_path / 'cards.lock'} and the packages in {tmp_path / 'dist'} "
-                "written",
-                "The lock files are as they were; sync again to finish.",
-            ]
-            assert (tmp_path / "cards.lock").read_bytes() == lock
-            finished = student.sync()
-            assert [(len(p.update), len(p.move)) for p in finished.plans] == [(0, 10)]
-            student.check(finished)
-            student.no_op_sync()
     finally:
-        col.close()
+        ankiconnect.ACTIONS["changeDeck"] = change_deck
+    assert str(excinfo.value).splitlines() == [
+        "sync stopped: 10 cards moved into 'Revolution': AnkiConnect: changeDeck: "
+        "unsupported action",
+        "  done: 0 notes added and 8 updated",
+        "  not done: 10 cards moved into 'Revolution'",
+        f"  not done: {tmp_path / 'cards.lock'} and the packages in {tmp_path / 'dist'} written",
+        "The lock files are as they were; sync again to finish.",
+    ]
+    assert (tmp_path / "cards.lock").read_bytes() == lock
+    finished = student.sync()
+    assert [(len(p.update), len(p.move)) for p in finished.plans] == [(0, 10)]
+    student.check(finished)
+    student.no_op_sync()
 
 
 def test_the_command_reports_conflicts_with_status_3_and_json(student: Syncing) -> None:
@@ -568,35 +572,26 @@ def test_a_template_added_in_anki_is_kept_and_the_notes_still_update(student: Sy
     student.no_op_sync()
 
 
-def test_an_update_anki_silently_skipped_is_an_error(tmp_path: Path) -> None:
-    from anki.collection import Collection
-
-    from . import ankiconnect
-
-    col = Collection(str(tmp_path / "collection.anki2"))
+def test_an_update_anki_silently_skipped_is_an_error(served: Syncing) -> None:
+    student, tmp_path = served, served.folder
+    student.sync()
+    student.edit("polcy", "policy")
+    lock = (tmp_path / "cards.lock").read_bytes()
+    real = ankiconnect.ACTIONS["importPackage"]
+    # as when the note is open in Anki's browser (AnkiConnect issue 82): "done", but not
+    ankiconnect.ACTIONS["importPackage"] = lambda col, path: True
     try:
-        with AnkiConnectServer(col) as server:
-            student = Syncing(tmp_path, tmp_path / "collection.anki2", DECK, server)
+        with pytest.raises(deckforge.SyncError) as excinfo:
             student.sync()
-            student.edit("polcy", "policy")
-            lock = (tmp_path / "cards.lock").read_bytes()
-            real = ankiconnect.ACTIONS["importPackage"]
-            # as when the note is open in Anki's browser (AnkiConnect issue 82): "done", but not
-            ankiconnect.ACTIONS["importPackage"] = lambda col, path: True
-            try:
-                with pytest.raises(deckforge.SyncError) as excinfo:
-                    student.sync()
-            finally:
-                ankiconnect.ACTIONS["importPackage"] = real
-            assert str(excinfo.value).splitlines()[0] == (
-                "sync stopped: 0 notes added and 2 updated: Anki did not update 2 notes of 2 "
-                "(the first: 'popular front policy'): was a note type of deckforge's changed in "
-                "Anki, or is the note open in Anki's browser?"
-            )
-            assert (tmp_path / "cards.lock").read_bytes() == lock
-            student.check(student.sync())
     finally:
-        col.close()
+        ankiconnect.ACTIONS["importPackage"] = real
+    assert str(excinfo.value).splitlines()[0] == (
+        "sync stopped: 0 notes added and 2 updated: Anki did not update 2 notes of 2 "
+        "(the first: 'popular front policy'): was a note type of deckforge's changed in "
+        "Anki, or is the note open in Anki's browser?"
+    )
+    assert (tmp_path / "cards.lock").read_bytes() == lock
+    student.check(student.sync())
 
 
 def test_the_maintainers_check_against_real_anki_passes_here(tmp_path: Path) -> None:
