@@ -9,7 +9,6 @@ import itertools
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 import urllib.request
@@ -20,15 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import files
 from .errors import DeckforgeError
 from .notes import CLOZE_FIELDS, QA_FIELDS, NoteKind
-from .package import CLOZE_MODEL_ID, QA_MODEL_ID
+from .package import KINDS, reading
 from .pipeline import package_path
 
-MODELS: dict[int, tuple[NoteKind, tuple[str, ...]]] = {
-    QA_MODEL_ID: ("qa", QA_FIELDS),
-    CLOZE_MODEL_ID: ("cloze", CLOZE_FIELDS),
+MODELS: dict[int, tuple[NoteKind, tuple[str, ...]]] = {  # kind and fields, by note type id
+    model: (kind, QA_FIELDS if kind == "qa" else CLOZE_FIELDS) for model, kind in KINDS.items()
 }
 ANKICONNECT = "http://127.0.0.1:8765"
 
@@ -143,36 +140,28 @@ class Direct:
     ) -> dict[str, AnkiNote]:
         # no search finds a GUID ("guid:" is read as a field): the notes table is read instead
         names = {d.id: d.name for d in self.col.decks.all_names_and_ids()}
-        found: dict[str, AnkiNote] = {}
-        wanted = list(guids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.db.all(
-                "select id, guid, mid, mod, flds, tags from notes where guid in "
-                f"({','.join('?' * len(chunk))})",
-                *chunk,
-            )
-            cards: dict[int, list[tuple[int, int, str]]] = {}
-            if rows:
-                nids = [row[0] for row in rows]
-                for cid, nid, did, ord_ in self.db.all(
-                    "select id, nid, case when odid then odid else did end, ord from cards "
-                    f"where nid in ({','.join('?' * len(nids))})",
-                    *nids,
-                ):
-                    cards.setdefault(nid, []).append((cid, ord_, names.get(did, "")))
-            found.update({row[1]: _note(row, cards.get(row[0], [])) for row in rows})
-        return found
+        rows = self._all_in("select id, guid, mid, mod, flds, tags from notes where guid in", guids)
+        cards: dict[int, list[tuple[int, int, str]]] = {}
+        for cid, nid, did, ord_ in self._all_in(
+            "select id, nid, case when odid then odid else did end, ord from cards where nid in",
+            [row[0] for row in rows],
+        ):
+            cards.setdefault(nid, []).append((cid, ord_, names.get(did, "")))
+        return {row[1]: _note(row, cards.get(row[0], [])) for row in rows}
 
     def read(self, note_ids: Collection[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
-        found: dict[int, tuple[int, tuple[str, ...]]] = {}
-        wanted = list(note_ids)
+        rows = self._all_in("select id, mod, flds from notes where id in", note_ids)
+        return {nid: (mod, tuple(flds.split("\x1f"))) for nid, mod, flds in rows}
+
+    def _all_in(self, query: str, values: Collection[str | int]) -> list[Any]:
+        """The rows of *query*, which ends in "in", for *values*: 500 at a time, under
+        SQLite's limit on the values of one query."""
+        wanted: list[str | int] = list(values)
+        rows: list[Any] = []
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.all(f"select id, mod, flds from notes where id in ({marks})", *chunk)
-            found.update((nid, (mod, tuple(flds.split("\x1f")))) for nid, mod, flds in rows)
-        return found
+            rows += self.db.all(f"{query} ({','.join('?' * len(chunk))})", *chunk)
+        return rows
 
     def note_types(self) -> dict[int, tuple[str, ...]]:
         return {
@@ -371,13 +360,11 @@ def deck_key(name: str) -> str:
 
 def _exported(path: Path) -> list[AnkiNote]:
     """The notes of a package Anki exported, with their ids in the collection."""
-    with zipfile.ZipFile(path) as zf, files.scratch(path) as database:
+    with zipfile.ZipFile(path) as zf:
         # a legacy export keeps the real collection as collection.anki21
         names = zf.namelist()
         member = "collection.anki21" if "collection.anki21" in names else "collection.anki2"
-        database.write_bytes(zf.read(member))
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
+        with reading(zf, member, path) as conn:
             (decks,) = conn.execute("SELECT decks FROM col").fetchone()
             deck_names = {int(k): d["name"] for k, d in json.loads(decks).items()}
             cards: dict[int, list[tuple[int, int, str]]] = {}
@@ -386,8 +373,6 @@ def _exported(path: Path) -> list[AnkiNote]:
             ):
                 cards.setdefault(nid, []).append((cid, ord_, deck_names.get(did, "")))
             rows = conn.execute("SELECT id, guid, mid, mod, flds, tags FROM notes").fetchall()
-        finally:
-            conn.close()
     return [_note(row, cards.get(row[0], [])) for row in rows]
 
 

@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,6 +38,7 @@ from .schema import Deck
 # Anki matches note types by id, and their schema by field and template names: both are fixed.
 QA_MODEL_ID = 1_502_873_661
 CLOZE_MODEL_ID = 1_502_873_662
+KINDS: dict[int, NoteKind] = {QA_MODEL_ID: "qa", CLOZE_MODEL_ID: "cloze"}  # by note type id
 # When the note types' templates or CSS last changed. Anki replaces a user's copy of a note
 # type (and any CSS they tweaked) only when this is newer, so raise it with every such change.
 MODELS_MOD = 1_795_000_000
@@ -332,31 +334,39 @@ def read_built(path: Path, key: str, known: str | None = None) -> list[Built]:
     """
     if not path.is_file():
         return []
-    kinds: dict[int, NoteKind] = {QA_MODEL_ID: "qa", CLOZE_MODEL_ID: "cloze"}
     try:
-        with zipfile.ZipFile(path) as zf, scratch(path) as database:
+        with zipfile.ZipFile(path) as zf:
             record = json.loads(zf.comment)["deckforge"]
             mine = [i for i, (part_key, _, _) in enumerate(record) if part_key == _key_digest(key)]
             if not mine or record[mine[0]][1] == known:
                 return []  # no part of it is this source's, or they agree
             skip, count = sum(part[2] for part in record[: mine[0]]), record[mine[0]][2]
-            with zf.open("collection.anki2") as packed, database.open("wb") as f:
-                shutil.copyfileobj(packed, f, 1 << 20)
-            conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-            try:
+            with reading(zf, "collection.anki2", path) as conn:
                 rows = conn.execute(
                     "SELECT guid, mid, mod, flds, tags FROM notes ORDER BY id LIMIT ? OFFSET ?",
                     (count, skip),
                 ).fetchall()
-            finally:
-                conn.close()
     except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, TypeError, ValueError):
         return []
     return [
-        Built(guid, kinds[mid], mod, tuple(flds.split("\x1f")), tuple(tags.split()))
+        Built(guid, KINDS[mid], mod, tuple(flds.split("\x1f")), tuple(tags.split()))
         for guid, mid, mod, flds, tags in rows
-        if mid in kinds
+        if mid in KINDS
     ]
+
+
+@contextmanager
+def reading(zf: zipfile.ZipFile, member: str, beside: Path) -> Iterator[sqlite3.Connection]:
+    """The SQLite database *member* of the package *zf*, copied to a scratch file beside
+    *beside* and open read-only for the block."""
+    with scratch(beside) as database:
+        with zf.open(member) as packed, database.open("wb") as f:
+            shutil.copyfileobj(packed, f, 1 << 20)
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 def _entry(name: str) -> zipfile.ZipInfo:

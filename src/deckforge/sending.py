@@ -384,12 +384,9 @@ def sync(
         fields = _field_changes(anki, options.allow_full_sync)
         planned = plan(sources, Path(out_dir))
         decks = {name for c in planned.values() for name in (c.lock.deck, c.renamed) if name}
-        guids = {n.guid for c in planned.values() for n in c.notes}
-        guids |= {n.guid for c in planned.values() if c.before for n in c.before.notes}
-        # the notes deckforge wrote, that Anki should have
-        expected = {
-            n.guid for c in planned.values() if c.before for n in c.before.notes if not n.removed
-        }
+        locked = [n for c in planned.values() if c.before for n in c.before.notes]
+        expected = {n.guid for n in locked if not n.removed}  # what Anki should have
+        guids = {n.guid for c in planned.values() for n in c.notes} | {n.guid for n in locked}
         state = anki.notes(guids, decks, expected)
         plans = [
             _plan(path, sources[path].deck.name, changes, state, options)
