@@ -47,7 +47,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from .cloze import escape
 from .errors import DeckforgeError, Problem, SourceError
-from .notes import Note, NoteKind, cloze_field, facts_field, guid_for, read_fields
+from .notes import Note, NoteKind, cloze_field, digest, facts_field, guid_for, read_fields
 from .schema import Kind, Source
 from .words import plural
 
@@ -80,7 +80,7 @@ def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 def fields_hash(fields: Iterable[str]) -> str:
     """Hash of a note's fields alone: whether they were edited in Anki since deckforge wrote
     them (the tags may have been, by the student's own: those are theirs)."""
-    return hashlib.blake2b("\x1f".join(fields).encode("utf-8"), digest_size=8).hexdigest()
+    return digest(*fields).hex()
 
 
 # -- the lock file --------------------------------------------------------------------------
