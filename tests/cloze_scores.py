@@ -1,17 +1,20 @@
 """Precision and recall of the cloze engine on the hand-labelled corpus in tests/data/corpus/.
 
-Each corpus file is a deck written as notes: ``# deck: NAME``, ``## TITLE`` for each card, and
-one bullet per line with every expected deletion wrapped as ``[[date:...]]`` or
-``[[treaty:...]]``. Run ``python -m tests.cloze_scores`` to print the table.
+Each corpus file is a deck of notes in the outline format of a flashcard site's export, with
+every expected deletion written inline as ``[[date:...]]`` or ``[[treaty:...]]`` (see
+``tests/data/corpus/LABELS.md``). Without its labels, a file is the student's notes as written:
+they are read with ``deckforge import outline``, and each bullet of the deck it makes is scored.
+Run ``python -m tests.cloze_scores`` to print the table.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import deckforge
 from deckforge import cloze
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -36,21 +39,35 @@ class Score:
         return self.tp / (self.tp + len(self.fn)) if self.tp + len(self.fn) else 1.0
 
 
-def labelled_bullets(path: Path) -> Iterator[tuple[str, set[tuple[int, int, str]]]]:
-    """Each bullet's plain text and its expected deletions as (start, end, kind)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        text, expected, pos = "", set(), 0
-        for m in _LABEL.finditer(line):
-            text += line[pos : m.start()]
-            expected.add((len(text), len(text) + len(m.group(2)), m.group(1)))
-            text += m.group(2)
-            pos = m.end()
-        text += line[pos:]
-        if "[[" in text or "]]" in text:
-            raise ValueError(f"{path.name}: malformed label: {line}")
-        yield text, expected
+def unlabelled(line: str) -> tuple[str, set[tuple[int, int, str]]]:
+    """*line* without its labels, and the deletions they mark as (start, end, kind)."""
+    text, expected, pos = "", set(), 0
+    for m in _LABEL.finditer(line):
+        text += line[pos : m.start()]
+        expected.add((len(text), len(text) + len(m.group(2)), m.group(1)))
+        text += m.group(2)
+        pos = m.end()
+    text += line[pos:]
+    if "[[" in text or "]]" in text:
+        raise ValueError(f"malformed label: {line}")
+    return text, expected
+
+
+def labelled_bullets(path: Path) -> list[tuple[str, set[tuple[int, int, str]]]]:
+    """Each bullet of the deck that ``deckforge import outline`` makes of *path* (its labels
+    removed), with its expected deletions as (start, end, kind)."""
+    text = path.read_text(encoding="utf-8")
+    labelled = deckforge.import_outline(path, None)  # the labels are text to it
+    expected = [unlabelled(b) for topic in labelled.topics for b in topic.bullets]
+    with tempfile.TemporaryDirectory() as folder:
+        notes, cards = Path(folder, path.name), Path(folder, "cards.toml")
+        notes.write_text("\n".join(unlabelled(line)[0] for line in text.split("\n")), "utf-8")
+        deckforge.import_outline(notes, cards)
+        source = deckforge.load(cards)
+    bullets = [bullet for card in source.cards for bullet in card.bullets]
+    if bullets != [text for text, _ in expected]:
+        raise ValueError(f"{path.name}: the imported deck's bullets are not the labelled ones")
+    return expected
 
 
 def score(path: Path) -> dict[str, Score]:
