@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deckforge import cloze
-from deckforge.schema import ClozeOptions
+from deckforge.schema import ClozeOptions, Term
 
 from .conftest import hostile_text
 
@@ -68,6 +69,36 @@ def deletions(text: str, options: ClozeOptions = cloze.DEFAULT) -> list[tuple[st
         ),
         ("between 1905 and 1907", [("1905 and 1907", "date")]),
         ("November 11, 1918", [("November 11, 1918", "date")]),
+        # treaties with names of several words, in any case, and after "of" a month is a date
+        (
+            "the london treaty of may 1915",
+            [("london treaty", "treaty"), ("may 1915", "date")],
+        ),
+        ("treaty of campo formio 1797", [("treaty of campo formio", "treaty"), ("1797", "date")]),
+        ("the Treaty of St. Germain was", [("Treaty of St. Germain", "treaty")]),
+        (
+            "the Locarno Treaties and the Tilsit treaties",
+            [("Locarno Treaties", "treaty"), ("Tilsit treaties", "treaty")],
+        ),
+        ("the Jay and Pinckney treaties", [("Jay and Pinckney treaties", "treaty")]),
+        ("the Treaty of Amity and Commerce", [("Treaty of Amity and Commerce", "treaty")]),
+        (
+            "the final Treaty of Paris, Jay's Treaty",
+            [("Treaty of Paris", "treaty"), ("Jay's Treaty", "treaty")],
+        ),
+        # conventions and protocols that are agreements
+        (
+            "the Geneva Convention, the UN convention on the rights of the child (1989)",
+            [
+                ("Geneva Convention", "treaty"),
+                ("UN convention on the rights of the child", "treaty"),
+                ("1989", "date"),
+            ],
+        ),
+        (
+            "convention of tauroggen, the kyoto protocol",
+            [("convention of tauroggen", "treaty"), ("kyoto protocol", "treaty")],
+        ),
     ],
 )
 def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) -> None:
@@ -101,6 +132,25 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
         ),
         ("on 6 june the allies landed", ["6 june"]),
         ("the armistice of 1918-11-11", ["1918-11-11"]),
+        # numeric dates: day and month either way round, two-digit years with slashes
+        (
+            "14/7/1789, 4/8/1914, 11.11.1918, US 7/4/1776 and 12/24/1814, 26/8/89",
+            ["14/7/1789", "4/8/1914", "11.11.1918", "7/4/1776", "12/24/1814", "26/8/89"],
+        ),
+        # ranges of days and of months are one deletion
+        (
+            "March 7–9, 1936; 1-3 july 1916; june–july 1940; feb-nov 1942; 10-15 feb",
+            ["March 7–9, 1936", "1-3 july 1916", "june–july 1940", "feb-nov 1942", "10-15 feb"],
+        ),
+        ("really c. 110 days (20 march–8 july)", ["20 march–8 july"]),
+        # a day and a month without a year; the republican calendar; a day in words
+        ("on 6 aug, by 9 may, 21 oct and 5 dec", ["6 aug", "9 may", "21 oct", "5 dec"]),
+        ("coup of 18 brumaire; 13 vendémiaire", ["18 brumaire", "13 vendémiaire"]),
+        ("goya's 'the third of may 1808'", ["third of may 1808"]),
+        # a year beside a plural noun is a year when the text is about that time
+        ("1945 Soviets took Berlin", ["1945"]),
+        ("peace of 20/11/1815: harsher – 1790 frontiers", ["20/11/1815", "1790"]),
+        ("jaffa march 1799, c. 3000 ottoman prisoners shot", ["march 1799"]),
         # circa, BC and AD
         ("c. 1800, circa 1650 and c.1700", ["c. 1800", "circa 1650", "c.1700"]),
         ("caesar died 44 BC; vesuvius erupted AD 79", ["44 BC", "AD 79"]),
@@ -159,7 +209,12 @@ def test_treaty_forms(text: str, expected: list[str]) -> None:
         "Apollo 11, Sputnik 1, SS-20 and the U-2",
         "-273 degrees and 3000 metres",
         "a trade agreement with britain; an agreement was reached; a secret agreement",
-        "the geneva protocol, yalta conference, truman doctrine and marshall plan",
+        "the yalta conference, truman doctrine and marshall plan, a safety protocol",
+        # counts that look like years, assemblies that are called conventions
+        "only 1200 were admitted; 1500 Germans were killed; about 1100 came",
+        "a party convention, by convention, the national convention, the Hartford Convention met",
+        "a US treaty, an Indian treaty, Wilson's treaty, treaty-making, a treaty of annexation",
+        "11:30 bc the ground was soaked; 3/4 of the army; a 20 yr alliance",
         "treaties and pacts and agreements",
         "they may 5 times march 3 miles",
         "the ToC of the book, a ToDO list",
@@ -172,8 +227,8 @@ def test_leaves_other_numbers_and_words_alone(text: str) -> None:
     assert deletions(text) == []
 
 
-def test_a_date_inside_a_treaty_name_stays_in_the_treaty() -> None:
-    glossary = ClozeOptions(glossary=["treaty of 1839"])
+def test_a_date_inside_a_glossary_term_stays_in_the_term() -> None:
+    glossary = ClozeOptions(glossary=[Term(term="treaty of 1839", kind="treaty")])
     assert deletions("the treaty of 1839 guaranteed belgium", glossary) == [
         ("treaty of 1839", "treaty")
     ]
@@ -183,7 +238,21 @@ def test_glossary_adds_and_ignore_removes_terms() -> None:
     text = "munich conference 1938, made into 10 year agreement, the munich agreement"
     assert deletions(text) == [("1938", "date"), ("munich agreement", "treaty")]
     options = ClozeOptions(glossary=["Munich Conference"], ignore=["the munich agreement"])
-    assert deletions(text, options) == [("munich conference", "treaty"), ("1938", "date")]
+    assert deletions(text, options) == [("munich conference", "term"), ("1938", "date")]
+
+
+def test_a_glossary_entry_says_its_kind_and_applies_whatever_the_kinds() -> None:
+    options = ClozeOptions(
+        kinds=["date"],
+        glossary=["Robespierre", Term(term="munich conference", kind="treaty")],
+    )
+    text = "robespierre fell in july 1794; the munich conference, 1938"
+    assert deletions(text, options) == [
+        ("robespierre", "term"),
+        ("july 1794", "date"),
+        ("munich conference", "treaty"),
+        ("1938", "date"),
+    ]
 
 
 def test_kinds_limits_what_is_clozed() -> None:
@@ -193,7 +262,7 @@ def test_kinds_limits_what_is_clozed() -> None:
 
 
 def test_deletions_never_split_a_word() -> None:
-    assert deletions("X1926 1926X ToBe Totally pactum treatyless agreements") == []
+    assert deletions("X1926 1926X ToBe Totally pactum treatyless disagreements") == []
     assert deletions("berlin", ClozeOptions(glossary=["erli"])) == []
 
 
@@ -276,3 +345,24 @@ def test_numbers_that_cannot_start_a_date_are_skipped_without_losing_one(text: s
     for i in range(len(text)):
         full, fast = UNGUARDED.match(text, i), cloze._DATES.match(text, i)
         assert (full and (full.span(), full.lastgroup)) == (fast and (fast.span(), fast.lastgroup))
+
+
+def rules_table() -> list[tuple[str, bool]]:
+    """Each example of the README's rules table, and whether it is marked (else left alone)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Cloze deletions: the rules", 1)[1].split("###", 1)[0]
+    examples = []
+    for row in section.splitlines():
+        cells = row.split(" | ")
+        if len(cells) == 3 and not row.startswith(("| kind", "| ---")):
+            examples += [(e, True) for e in re.findall(r"`([^`]+)`", cells[1])]
+            examples += [(e, False) for e in re.findall(r"`([^`]+)`", cells[2])]
+    return examples
+
+
+@pytest.mark.parametrize(("example", "marked"), rules_table())
+def test_the_readme_rules_table_is_true(example: str, marked: bool) -> None:
+    # "[...]" shows the deletion where the words around it stay; else the whole example is one
+    text = example.replace("[", "").replace("]", "")
+    expected = re.findall(r"\[([^\]]+)\]", example) if "[" in example else [text]
+    assert [t for t, _ in deletions(text)] == (expected if marked else [])

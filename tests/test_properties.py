@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import deckforge
-from deckforge import Card, Deck, Source, SourceError
+from deckforge import Card, Deck, Source, SourceError, marks
 from deckforge.identity import MAX_MOD, Lock, LockedNote, dump_lock, read_lock
 from deckforge.schema import CONTROL
 
@@ -88,7 +88,8 @@ def test_any_valid_deck_builds_and_imports_intact(
         card = source.cards[note.card]
         if note.kind == "qa":
             items = re.findall(r"<li>(.*?)</li>", stored["Facts"], re.DOTALL)
-            assert [shown(i) for i in items] == [nfc(b) for b in card.bullets]
+            # each bullet as typed, its marks ({{...}}, \\{{) read
+            assert [shown(i) for i in items] == [nfc(marks.read(b)[0]) for b in card.bullets]
             assert shown(stored["Topic"]) == nfc(card.title)
         else:
             assert shown(re.sub(r"\{\{c\d+::(.*?)\}\}", r"\1", stored["Text"])) == nfc(note.text)

@@ -334,6 +334,30 @@ def test_an_inserted_date_gets_a_card_of_its_own(student: Student) -> None:
     student.no_op()
 
 
+def test_a_deletion_the_author_marks_is_a_card_of_its_own_on_the_same_note(
+    student: Student,
+) -> None:
+    first = student.build()
+    student.import_(first)
+    (studied,) = student.study('"Text:*bad harvests*"')
+    student.edit("bad harvests 1788 drove", "{{bad harvests}} 1788 drove")
+    marked = student.build()
+    (note,) = [n for n in marked.notes if n.kind == "cloze" and "bad harvests" in n.text]
+    assert note.text == "bad harvests 1788 drove bread prices up"  # the marks go
+    assert note.fields[0] == "{{c2::bad harvests}} {{c1::1788}} drove bread prices up"
+    assert "deckforge::cloze::marked" in note.tags
+    assert marked.changes.summary() == "0 added, 1 updated, 7 unchanged, 0 removed"
+    student.import_(marked)
+    student.check(marked)  # the reviewed card still asks for 1788
+    cards = student.col.get_note(student.col.get_card(studied).nid).cards()
+    assert [student.asks(c.id) for c in cards] == ["1788", "bad harvests"]
+    assert [c.reps for c in cards] == [1, 0]
+    # the question/answer note shows the bullet as the student reads it
+    (qa,) = student.col.find_notes('"Facts:*bad harvests*"')
+    assert "<li>bad harvests 1788 drove bread prices up</li>" in student.col.get_note(qa)["Facts"]
+    student.no_op()
+
+
 def test_a_removed_deletion_is_reported_with_how_to_remove_its_card(student: Student) -> None:
     first = student.build()
     student.import_(first)

@@ -136,7 +136,7 @@ def diff(sources: tuple[Path, ...], out_dir: Path, bundle: str | None) -> None:
 def preview(sources: tuple[Path, ...], out_dir: Path, bundle: str | None, as_json: bool) -> None:
     """Show the notes building each SOURCE (default: cards.toml) would write.
 
-    Deletions are shown in brackets, dates and treaties in their own colours on a terminal.
+    Deletions are shown in brackets, each kind in its own colour on a terminal.
     """
     with _reported():
         planned = deckforge.diff_all(sources or DEFAULT, out_dir, bundle=bundle)
@@ -153,7 +153,7 @@ def preview(sources: tuple[Path, ...], out_dir: Path, bundle: str | None, as_jso
                 click.echo(f"  {_highlight(note)}")
 
 
-_COLOURS = {"date": "cyan", "treaty": "magenta"}
+_COLOURS = {"date": "cyan", "treaty": "magenta", "term": "yellow", "marked": "green"}
 
 
 def _highlight(note: Note) -> str:

@@ -17,9 +17,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .schema import ClozeOptions, Kind
+from .schema import ClozeOptions, Kind, Term
 
 DEFAULT = ClozeOptions()
+
+
+Marked = Sequence[tuple[int, int]]  # (start, end) of each deletion the author marked
 
 
 class Span(NamedTuple):
@@ -37,43 +40,71 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-# Without a year, only unmistakable month names: "6 june", not "may 5" or "march 3".
+# After a day and without a year: any month, but "may" before a word is the verb ("2 may be").
+_MONTH_AFTER_DAY = _MONTH.replace("|may|", r"|may(?!\s+[a-z])|")
+# Without a year and before a day, only unmistakable month names: "june 6", not "may 5".
 _MONTH_NAME = (
     r"(?:january|february|(?-i:March)|april|(?-i:May)|june|july|august|september|october"
     r"|november|december)"
 )
-_DAY = r"(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+# The months of the French republican calendar: "18 brumaire", "9 thermidor".
+_REPUBLICAN = (
+    r"(?:vend[ée]miaire|brumaire|frimaire|niv[ôo]se|pluvi[ôo]se|vent[ôo]se|germinal"
+    r"|flor[ée]al|prairial|messidor|thermidor|fructidor)"
+)
+_D = r"(?:[12][0-9]|3[01]|0?[1-9])"
+_M = r"(?:1[0-2]|0?[1-9])"
+_DAY = rf"{_D}(?:st|nd|rd|th)?"
+_ORDINALS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth"
+    " thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
+).split()
+# "the third of may 1808", "the twenty-first of june"
+_DAY_IN_WORDS = (
+    r"(?:(?:twenty|thirty)[-\s]?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    rf"|twentieth|thirtieth|{'|'.join(_ORDINALS)})"
+)
 _SEASON = r"(?:spring|summer|autumn|fall|winter)"
 _ERA = r"(?:BCE|BC|B\.C\.|CE)\b|(?-i:AD)\b|(?-i:A\.D\.)"
 _ANCIENT = rf"(?:[0-9]{{1,4}}\s?(?:{_ERA})|(?-i:AD|A\.D\.)\s?[0-9]{{1,4}}\b)"
+_ISO = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"  # 1918-11-11
+# Day and month either way round (14/7/1789, 7/4/1776) and a year, of two digits only with
+# slashes (26/8/89); with dots, four (2.12.1805).
+_NUMERIC = rf"(?:{_D}/{_M}|{_M}/{_D})/(?:{_YEAR}|[0-9]{{2}})|(?:{_D}\.{_M}|{_M}\.{_D})\.{_YEAR}"
 # A single point in time, most specific first: "22 june 1941", "june 22, 1941", "sep 1934",
 # "c. 1800", "44 BC", "6 june", "1926".
-_ISO = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"  # 1918-11-11
 _POINT = (
-    rf"(?:{_ISO}"
+    rf"(?:{_ISO}|{_NUMERIC}"
     rf"|{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"
+    rf"|{_DAY_IN_WORDS}\s+of\s+{_MONTH}(?:,?\s+{_YEAR})?"
     rf"|(?:{_MONTH}|{_SEASON})\s+(?:of\s+)?{_YEAR}"
     rf"|(?:c\.|ca\.|circa)\s?(?:{_ANCIENT}|[0-9]{{3,4}}\b)"
     rf"|{_ANCIENT}"
-    rf"|{_DAY}\s+(?:of\s+)?{_MONTH_NAME}\b|{_MONTH_NAME}\s+{_DAY}\b"
+    rf"|{_DAY}\s+(?:of\s+)?(?:{_MONTH_AFTER_DAY}|{_REPUBLICAN})(?!\w)"
+    rf"|{_MONTH_NAME}\s+{_DAY}\b"
     rf"|{_YEAR})"
 )
 _RANGE_SEP = r"(?:\s*[-–—]\s*|\s+(?:to|until|till)\s+)"
 # Numbers followed by these are counts or amounts, not years ("1500 tanks").
 _UNITS = (
     r"men|women|people|children|troops|soldiers|tanks|planes|aircraft|ships|submarines|guns"
-    r"|missiles|warheads|bombs|weapons|deaths|dead|killed|casualties|prisoners|refugees"
+    r"|missiles|warheads|bombs|weapons|deaths|dead|killed|wounded|injured|captured|missing"
+    r"|died|casualties|prisoners|refugees"
     r"|workers|members|delegates|scientists|students|patients|votes|seats|species|copies"
     r"|pages|km|miles|kilometres|kilometers|metres|meters|feet|tons|tonnes|kg|degrees"
-    r"|roubles|rubles|marks|dollars|pounds|francs|years|days|weeks|months|hours"
+    r"|roubles|rubles|marks|dollars|pounds|francs|years?|yrs?|days|weeks|months|hours"
 )
 _DATE = (
-    r"(?<![\w£$€¥#.,/])(?<!\d-)"
-    rf"(?:(?:1[0-9]{{2}}|20[0-9])0['’]?s"
-    rf"|{_DAY}{_RANGE_SEP}{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"  # "16 to 28 october 1962"
-    rf"|{_POINT}(?:{_RANGE_SEP}(?:{_POINT}|[0-9]{{2}}\b))?)"
-    rf"(?![\w%]|[.,]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b)"
+    r"(?<![\w£$€¥#.,/])(?<!\d-)(?<!\d:)"
+    rf"(?:(?:1[0-9]{{2}}|20[0-9])0['’]?s(?![\w%])"  # a decade is never a count
+    # ranges within a month or a year: "16 to 28 october 1962", "10-15 feb", "March 7-9, 1936",
+    # "june-july 1940"
+    rf"|(?:{_DAY}{_RANGE_SEP}{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
+    rf"|{_MONTH}\s+{_DAY}{_RANGE_SEP}{_DAY},?\s+{_YEAR}"
+    rf"|{_MONTH}{_RANGE_SEP}{_MONTH}\s+(?:of\s+)?{_YEAR}"
+    rf"|{_POINT}(?:{_RANGE_SEP}{_POINT}|\s*[-–—]\s*[0-9]{{2}}\b)?)"  # "1914-18"
+    rf"(?![\w%]|[.,/]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b))"
 )
 # "between 1905 and 1907": the dates are the deletion, "between" stays as the hint.
 _BETWEEN = rf"\bbetween\s+(?P<between>(?:{_POINT})\s+and\s+(?:{_POINT}))(?![\w%])"
@@ -81,18 +112,33 @@ _BETWEEN = rf"\bbetween\s+(?P<between>(?:{_POINT})\s+and\s+(?:{_POINT}))(?![\w%]
 
 # -- treaties -------------------------------------------------------------------------------
 
-_KEYWORD = re.compile(r"\b(?:treaty|pact|accords?|agreement)\b", re.IGNORECASE)
-_KEYWORDS_LOWER = [re.compile(rf"{word}\b") for word in ("treaty", "pact", "accords?", "agreement")]
+# The words that call an agreement what it is; "treaty of ..." and the others that can be
+# named that way ("convention of tauroggen", "protocol of sèvres").
+_KEYWORDS = ("treat(?:y|ies)", "pacts?", "accords?", "agreements?", "conventions?", "protocols?")
+_OF_KEYWORDS = frozenset(
+    "treaty treaties pact pacts convention conventions protocol protocols".split()
+)
+_KEYWORD = re.compile(rf"\b(?:{'|'.join(_KEYWORDS)})\b", re.IGNORECASE)
+_KEYWORDS_LOWER = [re.compile(rf"{word}\b") for word in _KEYWORDS]
 # "ToB", "ToR": abbreviations students write for "Treaty of Berlin", "Treaty of Rapallo".
 _ABBREVIATION = re.compile(r"To[A-Z]{1,3}\b")
 _WORD_CHAR = re.compile(r"\w")
 _WORD = r"[^\W\d_][\w'’]*(?:[-–][^\W_][\w'’]*)*"
 _WORD_END = re.compile(rf"(?<![\w'’-]){_WORD}\Z")
-# "treaty of Brest-Litovsk", "Treaty of San Stefano", "pact of mutual assistance", "pact of steel"
+# a word of a name: "Brest-Litovsk", "St." (Saint, Mount and Fort abbreviated)
+_NAME_WORD = r"(?:(?i:st|ste|mt|ft)\.|[^\W\d_a-z][\w'’-]*)"
+# "treaty of Brest-Litovsk", "Treaty of San Stefano", "pact of mutual assistance", "pact of steel",
+# "treaty of campo formio" (words in lower case: see _named_after)
 _OF_NAME = re.compile(
     rf"\s+(?i:of)\s+(?:(?i:mutual|non|eternal|perpetual)[\s-]+{_WORD}"
-    rf"|[^\W\d_a-z][\w'’-]*(?:\s+[^\W\d_a-z][\w'’-]*)*|{_WORD})"
+    rf"|{_NAME_WORD}(?:\s+(?:and\s+)?{_NAME_WORD})*"  # "Treaty of Amity and Commerce"
+    rf"|(?P<lower>{_WORD}(?:\s+{_WORD}){{0,2}}))"
 )
+# "convention on the rights of the child", "convention on biological diversity"
+_ON_NAME = re.compile(rf"\s+on\s+(?:the\s+)?{_WORD}(?:\s+(?:of\s+(?:the\s+)?)?{_WORD}){{0,4}}")
+_ON_WORD = re.compile(_WORD)
+# After a name in lower case: a digit, a mark, the end of the text, or a word that is no name.
+_AFTER_NAME = re.compile(r"\s*(?:$|[^\w\s]|\d|(?P<word>[\w'’-]+))", re.MULTILINE)
 # Words that end a treaty's name when read backwards from its keyword.
 _STOP = frozenset(
     """a an the this that these those his her its their our my your some any no each every
@@ -104,7 +150,14 @@ _STOP = frozenset(
     forming created create establish established negotiated negotiate negotiating agreed
     agree made make making reached reach abandoned renounced rejected accepted accept backed
     new secret same such another which who whose where when while first second third last
-    previous earlier later year years month months week weeks day days""".split()
+    previous earlier later separate year years month months week weeks day days w
+    obey obeys honour honor respect makes ends""".split()
+)
+# Verbs in the past tense that do not end in "-ed": never part of a name.
+_VERBS = frozenset(
+    """gave made set split let took brought left lost won put saw meant kept began became came
+    went held led paid sold told built broke drew fell forbade fought bound got ran rose sent
+    stood struck swore threw tore wrote drove gives makes sets ends""".split()
 )
 # "trade agreement", "peace accord": an agreement needs a word that names it.
 _GENERIC = frozenset(
@@ -114,7 +167,23 @@ _GENERIC = frozenset(
 # "a harsh treaty", "a peace treaty", "a defensive pact": words that describe, not name, one
 _VAGUE = frozenset(
     """harsh humiliating unequal unfair punitive lenient generous peace defensive offensive
-    formal informal final draft interim bilateral multilateral""".split()
+    formal informal final draft interim bilateral multilateral space nuclear""".split()
+)
+# Conventions that are assemblies, and protocols that are procedures: "the national
+# convention", "a party convention", "diplomatic protocol", "a safety protocol".
+_NOT_AGREEMENT = _GENERIC | frozenset(
+    """national constitutional party democratic republican labour labor conservative liberal
+    annual state federal political nominating special constituent diplomatic safety security
+    strict standard usual official experimental clinical medical testing internet network
+    communication royal court social naming""".split()
+)
+# "a treaty of annexation", "of friendship": what a treaty is, in lower case, is not its name
+_ABSTRACT = frozenset(
+    "peace friendship alliance commerce trade annexation neutrality guarantee union".split()
+)
+_MONTHS = frozenset(
+    """jan january feb february mar march apr april may jun june jul july aug august sep sept
+    september oct october nov november dec december""".split()
 )
 _MAX_NAME_WORDS = 3
 _LOOK_BACK = 100  # characters before "treaty" that may hold its name
@@ -123,33 +192,142 @@ _LONGEST_WORD = 60
 
 def _treaty_at(text: str, start: int, end: int) -> Span | None:
     """The treaty named around the keyword at ``text[start:end]``, if it has a name."""
-    keyword = text[start:end].lower()
-    names: list[str] = []
+    keyword = text[start:end]
+    lower = keyword.lower()
+    if text.startswith(("-", "–"), end):  # "treaty-making"
+        return None
     lo = max(0, start - _LOOK_BACK, text.rfind(_SEPARATOR, 0, start) + 1)  # this text only
-    if start > 0 and text[start - 1].isspace():
-        # the words before the keyword, read backwards from it, while they name it
-        for token in reversed(text[lo:start].split()[-_MAX_NAME_WORDS:]):
-            word = _WORD_END.search(token)
-            if word is None or word.group().lower() in _STOP:
-                break
-            start = text.rfind(token, lo, start) + word.start()
-            names.append(word.group().lower())
-            if word.start() > 0:  # "(rapallo treaty": the name starts after the bracket
-                break
-    of_name = _OF_NAME.match(text, end) if keyword in ("treaty", "pact") else None
-    if of_name and of_name.group().split()[-1].lower() not in _STOP:
-        end = of_name.end()
-    elif (
-        not names
-        or _VAGUE.issuperset(names)
-        or (keyword not in ("treaty", "pact") and _GENERIC.issuperset(names))
-    ):
+    names = _named_before(text, lo, start, plural=lower.endswith("s") and lower != "accords")
+    named_after = _named_after(text, end, lower, text[lo:start].split()[-1:])
+    if named_after:
+        # "the final treaty of paris": words that describe it are no part of its name
+        while names and names[-1][1].lower() in _VAGUE | _STOP:
+            names.pop()
+        end = named_after
+    elif not names or not _names_it([word for _, word in names], keyword):
         return None  # "the treaty", "a harsh treaty", "a trade agreement": nothing names it
-    return Span(start, end, "treaty")
+    elif lower.startswith("convention") and _MEETING.search(text, lo, end + _LOOK_BACK):
+        return None  # "the Hartford Convention met": an assembly
+    return Span(names[-1][0] if names else start, end, "treaty")
+
+
+def _named_before(text: str, lo: int, start: int, plural: bool) -> list[tuple[int, str]]:
+    """The words before the keyword at *start* that may name it, read backwards from it while
+    they do, as (where, word); "Jay and Pinckney" before a plural keyword."""
+    names: list[tuple[int, str]] = []
+    if start == 0 or not text[start - 1].isspace():
+        return names
+    tokens = text[lo:start].split()[-(_MAX_NAME_WORDS + 2) :]
+    for i, token in enumerate(reversed(tokens)):
+        word = _WORD_END.search(token)
+        if word is None or len(names) == _MAX_NAME_WORDS:
+            break
+        folded = word.group().lower()
+        if folded == "and" and plural and names and names[-1][1][0].isupper():
+            before = tokens[-i - 2] if i + 2 <= len(tokens) else ""
+            if before[:1].isupper():  # "the Jay and Pinckney treaties"
+                start = text.rfind(token, lo, start)
+                continue
+        if folded in _STOP or (folded.endswith("ed") and word.group().islower()):
+            break
+        start = text.rfind(token, lo, start) + word.start()
+        names.append((start, word.group()))
+        if word.start() > 0:  # "(rapallo treaty": the name starts after the bracket
+            break
+    return names
+
+
+# "the Hartford Convention met", "delegates at the convention"
+_MEETING = re.compile(r"\b(?:met|meets|held|delegates|gathered|attended|nominated|adjourned)\b")
+# "a US treaty", "an Indian treaty": a nation's adjective alone does not name one
+_NATIONAL = re.compile(r"US|UK|USA|[A-Z][a-z]+(?:ican|ian|ese|ish)|French|Dutch|Greek|Swiss")
+
+
+def _names_it(words: list[str], keyword: str) -> bool:
+    """Whether *words* (read backwards from *keyword*) name the agreement, not describe it."""
+    folded = [word.lower() for word in words]
+    lower = keyword.lower()
+    if _VAGUE.issuperset(folded):
+        return False  # "a harsh treaty"
+    if lower.endswith("s") and lower != "accords" and folded[0] in _VAGUE | _GENERIC:
+        return False  # "arms treaties"
+    if lower.startswith(("accord", "agreement")) and _GENERIC.issuperset(folded):
+        return False  # "a trade agreement"
+    if lower.startswith(("convention", "protocol")) and folded[0] in _NOT_AGREEMENT:
+        return False  # "the national convention", "a safety protocol"
+    if words[0].endswith(("'s", "’s")) and keyword.islower():
+        return False  # "Wilson's treaty" (but "Jay's Treaty")
+    return not (len(words) == 1 and _NATIONAL.fullmatch(words[0]))
+
+
+def _named_after(text: str, end: int, keyword: str, before: list[str]) -> int:
+    """Where the name after the keyword ending at *end* ends ("treaty of berlin"), or 0;
+    *before* is the word before the keyword, if any."""
+    if keyword not in _OF_KEYWORDS:
+        return 0
+    # "the convention on ...", "the UN convention on ...", but not "by convention on sundays"
+    named = before and (before[0].lower() == "the" or before[0][0].isupper())
+    if keyword.startswith("convention") and named and (on := _named_on(text, end)):
+        return on
+    name = _OF_NAME.match(text, end)
+    if name is None:
+        return 0
+    words = name.group().split()[1:]
+    first = words[0].lower().rstrip(".")
+    if first in _MONTHS or (name.group("lower") and first in _STOP | _ABSTRACT):
+        return 0  # "the london treaty of may 1915", "a treaty of annexation"
+    words = list(itertools.takewhile(lambda w: w.lower().rstrip(".") not in _MONTHS, words))
+    if name.group("lower") is not None:
+        return _lower_case_name(text, name.start("lower"), words)
+    at = end  # "Treaty of Paris May 1814": as far as the month
+    for word in words:
+        at = text.index(word, at) + len(word)
+    return at if words[-1].lower() not in _STOP else 0
+
+
+def _named_on(text: str, end: int) -> int:
+    """Where "on ..." after a convention ends, as far as a word that is no part of a name:
+    "on the rights of the child" in "... of the child was signed", or 0."""
+    on = _ON_NAME.match(text, end)
+    at = end
+    for part in _ON_WORD.finditer(text, end, on.end() if on else end):
+        if part.group().lower() in _STOP - {"on", "of", "the"}:
+            break
+        if part.group().lower() not in ("on", "of", "the"):
+            at = part.end()
+    return at if at > end else 0
+
+
+def _lower_case_name(text: str, start: int, words: list[str]) -> int:
+    """Where a name in lower case that starts at *start* with *words* ends: as far as a word
+    that cannot be part of a name follows it ("treaty of campo formio 1797", "... formio gave
+    austria venice"); else its first word alone names it ("treaty of amiens brought a pause")."""
+    for count in range(len(words), 0, -1):
+        if count > 1 and any(_no_name(w) for w in words[:count]):
+            continue
+        at = start + len(" ".join(words[:count]))
+        after = _AFTER_NAME.match(text, at)
+        following = after.group("word") if after else None
+        if count == 1 or following is None:
+            return at
+        if _no_name(following) and following.lower() not in _JOINING:
+            return at
+    return 0
+
+
+# After these, words in lower case may still be going on: "treaty of tilsit napoleon and ..."
+_JOINING = frozenset("and or but nor a an the".split())
+
+
+def _no_name(word: str) -> bool:
+    """A word in lower case that is no part of a name: "the", "signed", "gave"."""
+    folded = word.lower()
+    return folded in _STOP or folded in _VERBS or (folded.endswith("ed") and word.islower())
 
 
 def _keywords(text: str) -> Iterator[tuple[int, int]]:
-    """Where "treaty", "pact", "accord(s)" and "agreement" stand as whole words, in order."""
+    """Where the keywords of agreements ("treaty", "pacts", ...) stand as whole words, in
+    order."""
     lower = text.lower()
     if len(lower) != len(text):  # a few characters lower-case to two: search the text itself
         yield from (m.span() for m in _KEYWORD.finditer(text))
@@ -163,7 +341,7 @@ def _keywords(text: str) -> Iterator[tuple[int, int]]:
 
 
 # "To" and capitals that are not treaties
-_NOT_ABBREVIATIONS = frozenset({"ToC", "ToS", "ToU", "ToDO"})  # contents, service, use, todo
+_NOT_ABBREVIATIONS = frozenset({"ToC", "ToU", "ToDO"})  # contents, use, todo
 
 
 def _abbreviations(text: str) -> Iterator[tuple[int, int]]:
@@ -188,13 +366,16 @@ def _terms(terms: Iterable[str]) -> str:
 @dataclass(frozen=True)
 class _Patterns:
     glossary: re.Pattern[str]
+    kinds: dict[str, Kind]  # of glossary terms, by their lower-case text
     ignore: re.Pattern[str]
 
 
 # A date that starts with digits starts with three of them, or with a day and a space or dash,
 # or with a number and an era ("44 BC"): at any other number (most are not dates) the pattern
 # fails at once instead of trying every form of date.
-_DIGITS_OF_A_DATE = r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th)?[\s\-–—]|[0-9]{1,4}\s?[a-z])"
+_DIGITS_OF_A_DATE = (
+    r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th)?[\s\-–—]|[0-9]{1,2}[/.][0-9]|[0-9]{1,4}\s?[a-z])"
+)
 _DATES = re.compile(rf"{_DIGITS_OF_A_DATE}(?:{_BETWEEN}|(?P<date>{_DATE}))", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 # The date words a date can start with lie within this many characters of its first digit:
@@ -205,18 +386,28 @@ _OPENING = "([{\"'“‘"
 _DATE_WORDS = frozenset(
     """jan january feb february mar march apr april may jun june jul july aug august sep sept
     september oct october nov november dec december spring summer autumn fall winter of
-    between circa c ca ad a.d""".split()
+    between circa c ca ad a.d twenty thirty twentieth thirtieth""".split()
+    + _ORDINALS
 )
+_DASHES = re.compile(r"[-–—]")
 
 
 def _is_date_word(token: str) -> bool:
-    return token.lstrip(_OPENING).rstrip(".,").lower() in _DATE_WORDS
+    """A word a date can start with, or words of them joined by dashes ("june-july")."""
+    word = token.lstrip(_OPENING).rstrip(".,").lower()
+    if word in _DATE_WORDS:
+        return True
+    words = _DASHES.split(word)
+    return len(words) > 1 and all(part.rstrip(".") in _DATE_WORDS for part in words)
 
 
 @functools.lru_cache(maxsize=32)
-def _patterns(glossary: tuple[str, ...], ignore: tuple[str, ...]) -> _Patterns:
+def _patterns(glossary: tuple[str | Term, ...], ignore: tuple[str, ...]) -> _Patterns:
+    terms = [entry if isinstance(entry, Term) else Term(term=entry) for entry in glossary]
     return _Patterns(
-        re.compile(_terms(glossary), re.IGNORECASE), re.compile(_terms(ignore), re.IGNORECASE)
+        re.compile(_terms(t.term for t in terms), re.IGNORECASE),
+        {t.term.strip().lower(): t.kind for t in reversed(terms)},  # the first entry wins
+        re.compile(_terms(ignore), re.IGNORECASE),
     )
 
 
@@ -227,6 +418,7 @@ def _dates(text: str) -> Iterator[Span]:
     date words just before it ("between september 1939", "winter of 1962", "c. 1800"). That
     is many times faster than searching the text with it, and finds the same dates.
     """
+    found: list[tuple[re.Match[str], bool]] = []  # each date, and whether it may be a count
     end = 0
     for digits in _DIGITS.finditer(text):
         at = digits.start()
@@ -240,9 +432,11 @@ def _dates(text: str) -> Iterator[Span]:
             if start < end or (date := _DATES.match(text, start)) is None:
                 continue
             end = date.end()
-            if not _is_count(text, date):
-                group = date.lastgroup or 0
-                yield Span(date.start(group), date.end(group), "date")
+            found.append((date, _may_be_count(text, date)))
+    for date, may_be_count in found:
+        if not may_be_count or _dated_near(text, date, found):
+            group = date.lastgroup or 0
+            yield Span(date.start(group), date.end(group), "date")
 
 
 def _words_before(text: str, lo: int, at: int) -> list[int]:
@@ -256,50 +450,91 @@ def _words_before(text: str, lo: int, at: int) -> list[int]:
     return starts[::-1]
 
 
-def _candidates(text: str, patterns: _Patterns) -> Iterator[tuple[bool, Span]]:
+def _candidates(
+    text: str, patterns: _Patterns, kinds: Sequence[Kind]
+) -> Iterator[tuple[bool, Span]]:
     """(from the glossary?, span) for each candidate deletion."""
     if patterns.glossary.pattern != _NOTHING:
         for m in patterns.glossary.finditer(text):
-            yield True, Span(m.start(), m.end(), "treaty")
-    for start, end in _abbreviations(text):
-        yield False, Span(start, end, "treaty")
-    for start, end in _keywords(text):
-        if (span := _treaty_at(text, start, end)) is not None:
-            yield False, span
-    for span in _dates(text):
-        yield False, span
+            yield True, Span(m.start(), m.end(), patterns.kinds.get(m.group().lower(), "term"))
+    if "treaty" in kinds:
+        for start, end in _abbreviations(text):
+            yield False, Span(start, end, "treaty")
+        for start, end in _keywords(text):
+            if (span := _treaty_at(text, start, end)) is not None:
+                yield False, span
+    if "date" in kinds:
+        yield from ((False, span) for span in _dates(text))
 
 
 # lower case only: "1945 Soviets took Berlin" starts with a year far more often than not
-_PLURAL_AFTER = re.compile(r"\s+([a-z]{2,}s)\b")
+_PLURAL_AFTER = re.compile(r"\s+(?:[a-z]+\s+)?([a-z]{2,}s)\b")
 _NOT_PLURAL = frozenset("was has is as its his this thus onwards afterwards towards".split())
-_WORD_LEFT = re.compile(r"([A-Za-z]+)[^\w\x00]*$")
+# "only 1200 were admitted", "1500 Germans were killed": a year is never "were"
+_PLURAL_VERB_AFTER = re.compile(r"\s+(?:[A-Z][a-z]+s\s+)?(?:were|are|have|had)\b")
+_MARKS = "([{\"'“‘”’)]}.,;:!?–—-=+&/"
 # "the 1945 elections", "in 1930 strikes spread": after these words a year stays a year
 _YEAR_CONTEXT = frozenset(
     "the in of since by from until till after before during early late mid between and or"
-    " to".split()
+    " to its their his her".split()
 )
+# "about 1100 Native Americans", "roughly 2000 of its men": after these, a number is a count
+_ABOUT = frozenset(
+    "about around roughly nearly almost only some over under approximately just least than"
+    " another".split()
+)
+_NUMBER = re.compile(r"(?:(?:c\.|ca\.|circa)\s?)?([0-9]+)")
+_YEAR_IN = re.compile(r"(?<![0-9])(1[0-9]{3}|20[0-9]{2})(?![0-9])")
+_NEAR = 50  # years
 
 
-def _is_count(text: str, m: re.Match[str]) -> bool:
-    """A bare number read as a year, but followed by a plural noun: "listed 1022 stars"."""
-    if not m.group().isdigit():
+def _may_be_count(text: str, m: re.Match[str]) -> bool:
+    """A number read as a year (or "c. 1300") that reads as a count too: after "about" or
+    "only" ("about 1100 came"), or before a plural noun ("listed 1022 stars", "c. 3000 ottoman
+    prisoners") or "were" ("only 1200 were admitted")."""
+    if _NUMBER.fullmatch(m.group()) is None:
         return False
+    if _PLURAL_VERB_AFTER.match(text, m.end()):
+        return True
     plural = _PLURAL_AFTER.match(text, m.end())
-    if plural is None or plural.group(1).lower() in _NOT_PLURAL:
-        return False
-    left = _WORD_LEFT.search(text, max(0, m.start() - _LONGEST_WORD), m.start())
-    return left is None or left.group(1).lower() not in _YEAR_CONTEXT
+    if plural is not None and plural.group(1).lower() not in _NOT_PLURAL:
+        return _word_before(text, m.start()) not in _YEAR_CONTEXT
+    return _word_before(text, m.start()) in _ABOUT
 
 
-def find(text: str, options: ClozeOptions = DEFAULT) -> list[Span]:
-    """Dates and treaties in *text*, in order, none overlapping another.
+def _word_before(text: str, at: int) -> str:
+    """The word before *at* in its text, in lower case, marks around it left out: "about"
+    in "(about 1100", "harsher" in "harsher - 1790"."""
+    for token in reversed(text[max(0, at - _LONGEST_WORD) : at].split()[-2:]):
+        word = token.rsplit(_SEPARATOR, 1)[-1].strip(_MARKS)
+        if word or _SEPARATOR in token:
+            return word.lower()
+    return ""
 
-    Glossary terms come first; otherwise, where two candidates overlap, the longer one wins (a
-    date inside a treaty's name stays part of the treaty). Nothing overlapping an ignored term
-    is kept, and only the kinds in ``options.kinds`` are.
+
+def _dated_near(text: str, m: re.Match[str], found: list[tuple[re.Match[str], bool]]) -> bool:
+    """Whether the text of *m* holds another date (one that is no count) within ``_NEAR``
+    years of its number: "harsher - 1790 frontiers" beside "20/11/1815" is a year."""
+    number = int(_NUMBER.fullmatch(m.group()).group(1))  # type: ignore[union-attr]
+    lo = text.rfind(_SEPARATOR, 0, m.start()) + 1
+    hi = text.find(_SEPARATOR, m.end()) % (len(text) + 1)
+    return any(
+        abs(int(year) - number) <= _NEAR
+        for other, may_be_count in found
+        if not may_be_count and lo <= other.start() < hi
+        for year in _YEAR_IN.findall(other.group())
+    )
+
+
+def find(text: str, options: ClozeOptions = DEFAULT, marked: Marked = ()) -> list[Span]:
+    """The deletions of *text*, in order, none overlapping another.
+
+    The deletions the author *marked* come first (see marks.py), then glossary terms, then
+    the dates and treaties found, of the kinds in ``options.kinds``: where two found overlap,
+    the longer one wins (a date inside a treaty's name stays part of the treaty). Nothing
+    but a marked deletion overlapping an ignored term is kept.
     """
-    return find_all([text], options)[0]
+    return find_all([text], options, [marked])[0]
 
 
 # Joins texts scanned together: no text holds it, and no pattern reaches across it (it is not
@@ -307,26 +542,33 @@ def find(text: str, options: ClozeOptions = DEFAULT) -> list[Span]:
 _SEPARATOR = "\x00"
 
 
-def find_all(texts: Sequence[str], options: ClozeOptions = DEFAULT) -> list[list[Span]]:
-    """:func:`find` for each of *texts*, much faster than one by one.
+def find_all(
+    texts: Sequence[str], options: ClozeOptions = DEFAULT, marked: Sequence[Marked] = ()
+) -> list[list[Span]]:
+    """:func:`find` for each of *texts* (and its *marked* deletions, if given), much faster
+    than one by one.
 
     The texts are joined and scanned as one, so that the regular expressions run once over
     the whole deck instead of once per bullet.
     """
     joined = _SEPARATOR.join(texts)
-    terms = (*options.glossary, *options.ignore)
+    terms = (*(t if isinstance(t, str) else t.term for t in options.glossary), *options.ignore)
     if len(texts) > 1 and (
         joined.count(_SEPARATOR) != len(texts) - 1 or any(_SEPARATOR in t for t in terms)
     ):
-        return [find_all([t], options)[0] for t in texts]
+        every = marked or [()] * len(texts)
+        return [find_all([t], options, [m])[0] for t, m in zip(texts, every, strict=True)]
     offsets = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
     patterns = _patterns(options.glossary, options.ignore)
-    candidates: dict[int, list[tuple[bool, Span]]] = defaultdict(list)
-    for from_glossary, span in _candidates(joined, patterns):
-        if span.kind in options.kinds:
-            i = bisect.bisect_right(offsets, span.start) - 1
-            start, end = span.start - offsets[i], span.end - offsets[i]
-            candidates[i].append((from_glossary, Span(start, end, span.kind)))
+    # (rank, span): marked 0, glossary 1, found 2
+    candidates: dict[int, list[tuple[int, Span]]] = defaultdict(list)
+    for i, mine in enumerate(marked):
+        if mine:  # few texts
+            candidates[i] = [(0, Span(start, end, "marked")) for start, end in mine]
+    for from_glossary, span in _candidates(joined, patterns, options.kinds):
+        i = bisect.bisect_right(offsets, span.start) - 1
+        start, end = span.start - offsets[i], span.end - offsets[i]
+        candidates[i].append((1 if from_glossary else 2, Span(start, end, span.kind)))
     blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for m in patterns.ignore.finditer(joined) if options.ignore else ():
         i = bisect.bisect_right(offsets, m.start()) - 1
@@ -337,12 +579,12 @@ def find_all(texts: Sequence[str], options: ClozeOptions = DEFAULT) -> list[list
     return found
 
 
-def _choose(candidates: list[tuple[bool, Span]], blocked: list[tuple[int, int]]) -> list[Span]:
+def _choose(candidates: list[tuple[int, Span]], blocked: list[tuple[int, int]]) -> list[Span]:
     if len(candidates) == 1 and not blocked:  # most texts: nothing to choose between
         return [candidates[0][1]]
     chosen: list[Span] = []
-    for _, span in sorted(candidates, key=lambda c: (not c[0], c[1].start - c[1].end, c[1])):
-        if all(span.end <= s or span.start >= e for s, e in blocked) and all(
+    for rank, span in sorted(candidates, key=lambda c: (c[0], c[1].start - c[1].end, c[1])):
+        if (rank == 0 or all(span.end <= s or span.start >= e for s, e in blocked)) and all(
             span.end <= c.start or span.start >= c.end for c in chosen
         ):
             chosen.append(span)

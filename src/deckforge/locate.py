@@ -92,6 +92,7 @@ class Locator:
         self.keys: dict[Loc, tuple[int, int]] = {}
         self.values: dict[Loc, tuple[int, int]] = {}
         self.sections: list[tuple[int, Loc]] = []  # (row of header, table path)
+        self.strings: dict[Loc, int] = {}  # path -> byte offset of a string value
         parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
         self._walk_document(parser.parse(self.src).root_node)
 
@@ -155,6 +156,8 @@ class Locator:
 
     def _walk_value(self, node: Any, path: Loc) -> None:
         self.values[path] = self._pos(node)
+        if node.type == "string":
+            self.strings[path] = node.start_byte
         if node.type == "array":
             items = [c for c in node.named_children if c.type != "comment"]
             for index, item in enumerate(items):
@@ -205,10 +208,42 @@ class Locator:
             lineno, colno = self.position(parent)
         elif kind == "extra_forbidden":
             lineno, colno = self.position(loc, key=True)
+        elif kind == "mark" and loc in self.strings:  # at the mark, inside the string
+            lineno, colno = self._in_string(self.strings[loc], err["ctx"]["offset"])
+            parent = loc
         else:
             lineno, colno = self.position(loc)
             parent = loc
         return Problem(path, lineno, colno, self.where(parent), _message(err, self.model, siblings))
+
+    def _in_string(self, start: int, offset: int) -> tuple[int, int]:
+        """The line and column of character *offset* of the TOML string written at byte
+        *start*: its escapes (``\\u00e9``, ``\\"``) and a line-ending backslash taken as
+        they read."""
+        text = self.src[start:].decode("utf-8", "replace")
+        quotes = 3 if text[:3] in ('"""', "'''") else 1
+        i = quotes + (quotes == 3 and text[quotes : quotes + 1] == "\n")
+        basic = text[0] == '"'
+        for _ in range(offset):
+            if basic and text[i] == "\\" and text[i + 1 : i + 2].isspace():  # line-ending \
+                i += 1
+                while text[i].isspace():
+                    i += 1
+            elif basic and text[i] == "\\":
+                i += {"u": 6, "U": 10}.get(text[i + 1], 2)
+            else:
+                i += 1
+        row = self.src[:start].count(b"\n") + text.count("\n", 0, i)
+        line_start = text.rfind("\n", 0, i) + 1
+        if line_start == 0:  # on the string's first line
+            return self._pos_at(start, i)
+        return row + 1, i - line_start + 1
+
+    def _pos_at(self, start: int, chars: int) -> tuple[int, int]:
+        row = self.src[:start].count(b"\n")
+        line_start = self.src.rfind(b"\n", 0, start) + 1
+        before = self.src[line_start:start].decode("utf-8", "replace")
+        return row + 1, len(before) + chars + 1
 
     def _parent(self, loc: Loc) -> tuple[Loc, Mapping[str, Any] | None]:
         value: Any = self.data

@@ -1,19 +1,21 @@
 """Transform a validated source into notes: one question/answer note per card, one cloze note
-per bullet that holds a date or a treaty. Pure: no I/O, and the same source gives the same notes."""
+per bullet that holds a deletion (a date, a treaty, a glossary term, a span its author marked).
+Pure: no I/O, and the same source gives the same notes."""
 
 from __future__ import annotations
 
 import binascii
 import hashlib
 import html
+import itertools
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
-from . import cloze
-from .schema import Source
+from . import cloze, marks
+from .schema import Kind, Source
 
 NoteKind = Literal["qa", "cloze"]
 
@@ -28,7 +30,8 @@ _CLOZE_TAG = f"{TAG_ROOT}::cloze"
 # A cloze note's own tags, by the kinds of deletion it holds.
 _KIND_TAGS = {
     frozenset(kinds): (_CLOZE_TAG, *(f"{_CLOZE_TAG}::{kind}" for kind in kinds))
-    for kinds in (("date",), ("treaty",), ("date", "treaty"))
+    for n in range(1, len(get_args(Kind)) + 1)
+    for kinds in itertools.combinations(get_args(Kind), n)
 }
 
 
@@ -121,10 +124,20 @@ def transform(
     """
     deck, options, cards = source.deck, source.cloze, source.cards
     key = deck.name if key is None else key
-    scanned = [(card.title, *card.bullets) if options.titles else card.bullets for card in cards]
+    # each bullet as the student reads it, and the deletions its author marked
+    read = [marks.read(bullet) for card in cards for bullet in card.bullets]
+    facts = [text for text, _ in read]
+    scanned = read
+    if options.titles:  # each card's title (read as written) before its bullets
+        pieces = iter(read)
+        scanned = [
+            piece
+            for card in cards
+            for piece in ((card.title, ()), *itertools.islice(pieces, len(card.bullets)))
+        ]
     # the texts of the whole deck scanned, and escaped, at once: much faster than one by one
-    found = iter(cloze.find_all([text for texts in scanned for text in texts], options))
-    facts = cloze.escape_all([bullet for card in cards for bullet in card.bullets])
+    found = iter(cloze.find_all([t for t, _ in scanned], options, [m for _, m in scanned]))
+    escaped = cloze.escape_all(facts)
     titles = cloze.escape_all([card.title for card in cards])
     single = options.cards == "single"
     deck_name = cloze.escape(deck.name)
@@ -132,9 +145,10 @@ def transform(
     seen: dict[str, int] = {}
     repeats: dict[str, int] = {}  # the same text, in more than one cloze note
     notes: list[Note] = []
-    first = 0  # of the card's bullets in facts
+    first = 0
+    scan = iter(scanned)
     for index, card in enumerate(cards):
-        title, bullets = card.title, card.bullets
+        title, bullets = card.title, facts[first : first + len(card.bullets)]
         number = seen[title] = seen.get(title, 0) + 1
         context = deck_name
         if parts[title] > 1:
@@ -148,11 +162,16 @@ def transform(
         content = ("id", card.id) if card.id else (title, *sorted(bullets))
         # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans,
         # numbers): this runs for every note of the deck
-        fields = (titles[index], facts_field(facts[first - len(bullets) : first]), context, images)
+        fields = (
+            titles[index],
+            facts_field(escaped[first - len(bullets) : first]),
+            context,
+            images,
+        )
         guid = guid_for("qa", key, *content)
         notes.append(Note("qa", index, "\n".join((title, *bullets)), fields, tags, guid))
-        for text in scanned[index]:
-            spans = next(found)
+        for _ in range(len(bullets) + options.titles):
+            (text, _), spans = next(scan), next(found)
             if not spans:
                 continue
             repeat = repeats[text] = repeats.get(text, 0) + 1

@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import marks
+
 # Limits that keep every note something Anki handles comfortably; far above real notes.
 MAX_TEXT = 10_000  # characters in a title or a bullet
 MAX_BULLETS = 500  # bullets on a card
@@ -71,13 +73,26 @@ def _valid_tag(value: str) -> str:
     return value if value.isascii() else _composed(value)
 
 
+def _marks_are_whole(value: str) -> str:
+    try:
+        marks.read(value)
+    except marks.MarkError as e:
+        # the offset lets the error point at the mark's column, not just at the bullet
+        raise PydanticCustomError("mark", "{msg}", {"msg": e.msg, "offset": e.offset}) from None
+    return value
+
+
 # The JSON Schema keywords let editors flag the mistake as it is typed; the validators give
 # deckforge's own messages.
 Text = Annotated[
     str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
 ]
 Tag = Annotated[str, AfterValidator(_valid_tag), Field(json_schema_extra={"pattern": r"^\S+$"})]
-Kind = Literal["date", "treaty"]
+Bullet = Annotated[Text, AfterValidator(_marks_are_whole)]
+# What a deletion is: found by deckforge (a date, a treaty), a glossary term, or marked by the
+# author with {{...}}.
+Kind = Literal["date", "treaty", "term", "marked"]
+Found = Literal["date", "treaty"]
 
 
 class _Model(BaseModel):
@@ -101,8 +116,9 @@ class Card(_Model):
     title: Text = Field(
         description="The topic, asked on the front of the card's question/answer note."
     )
-    bullets: Annotated[tuple[Text, ...], Field(min_length=1)] = Field(
-        description="The facts, kept exactly as written; dates and treaties become cloze deletions."
+    bullets: Annotated[tuple[Bullet, ...], Field(min_length=1)] = Field(
+        description="The facts, kept exactly as written; dates and treaties become cloze "
+        "deletions, and so does any text marked {{like this}} (\\\\{{ writes the braces)."
     )
     tags: tuple[Tag, ...] = Field((), description="Tags added to this card's notes.")
     id: Text | None = Field(
@@ -172,14 +188,26 @@ def repeats(cards: list[Any]) -> list[tuple[tuple[int | str, ...], str]]:
     return sorted(found)
 
 
+class Term(_Model):
+    """A glossary entry that says which kind of deletion it is."""
+
+    term: Text = Field(description="The term, matched whole and in any case.")
+    kind: Literal["term", "date", "treaty"] = Field(
+        "term", description='Its kind: its tag is deckforge::cloze::<kind>. Default "term".'
+    )
+
+
 class ClozeOptions(_Model):
     """The ``[cloze]`` table: what becomes a cloze deletion, and how."""
 
-    kinds: tuple[Kind, ...] = Field(
-        ("date", "treaty"), description="Which kinds of deletion to make."
+    kinds: tuple[Found, ...] = Field(
+        ("date", "treaty"),
+        description="Which kinds of deletion to find (glossary terms and marks are always made).",
     )
-    glossary: tuple[Text, ...] = Field(
-        (), description='Terms to cloze as treaties and agreements, e.g. "munich conference".'
+    glossary: tuple[Text | Term, ...] = Field(
+        (),
+        description='Terms to cloze wherever they appear, e.g. "robespierre", or '
+        '{ term = "munich agreement", kind = "treaty" }.',
     )
     ignore: tuple[Text, ...] = Field(
         (), description='Terms never to cloze, nor anything inside them, e.g. "10 year agreement".'
