@@ -178,7 +178,7 @@ def test_date_forms(text: str, expected: list[str]) -> None:
             "the munich agreement and the four power agreement",
             ["munich agreement", "four power agreement"],
         ),
-        ("an anglo-soviet trade agreement", ["anglo-soviet trade agreement"]),
+        ("the anglo-soviet trade agreement", ["anglo-soviet trade agreement"]),
         ("Treaty Of Versailles, TREATY OF TRIANON", ["Treaty Of Versailles", "TREATY OF TRIANON"]),
     ],
 )
@@ -214,6 +214,7 @@ def test_treaty_forms(text: str, expected: list[str]) -> None:
         "only 1200 were admitted; 1500 Germans were killed; about 1100 came",
         "a party convention, by convention, the national convention, the Hartford Convention met",
         "a US treaty, an Indian treaty, Wilson's treaty, treaty-making, a treaty of annexation",
+        "a 10-year non-aggression pact with Poland, of their own accord",
         "11:30 bc the ground was soaked; 3/4 of the army; a 20 yr alliance",
         "treaties and pacts and agreements",
         "they may 5 times march 3 miles",

@@ -54,7 +54,7 @@ _REPUBLICAN = (
 )
 _D = r"(?:[12][0-9]|3[01]|0?[1-9])"
 _M = r"(?:1[0-2]|0?[1-9])"
-_DAY = rf"{_D}(?:st|nd|rd|th)?"
+_DAY = rf"{_D}(?:st|nd|rd|th|\.)?"  # "9th", and "9." as German writes it
 _ORDINALS = (
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth"
     " thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
@@ -68,9 +68,11 @@ _SEASON = r"(?:spring|summer|autumn|fall|winter)"
 _ERA = r"(?:BCE|BC|B\.C\.|CE)\b|(?-i:AD)\b|(?-i:A\.D\.)"
 _ANCIENT = rf"(?:[0-9]{{1,4}}\s?(?:{_ERA})|(?-i:AD|A\.D\.)\s?[0-9]{{1,4}}\b)"
 _ISO = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"  # 1918-11-11
-# Day and month either way round (14/7/1789, 7/4/1776) and a year, of two digits only with
-# slashes (26/8/89); with dots, four (2.12.1805).
-_NUMERIC = rf"(?:{_D}/{_M}|{_M}/{_D})/(?:{_YEAR}|[0-9]{{2}})|(?:{_D}\.{_M}|{_M}\.{_D})\.{_YEAR}"
+# Day and month either way round (14/7/1789, 7/4/1776, 2.12.1805) and a year, of four digits
+# or two (26/8/89, 30.1.33).
+_NUMERIC = "|".join(
+    rf"(?:{_D}{sep}{_M}|{_M}{sep}{_D}){sep}(?:{_YEAR}|[0-9]{{2}})" for sep in ("/", r"\.")
+)
 # A single point in time, most specific first: "22 june 1941", "june 22, 1941", "sep 1934",
 # "c. 1800", "44 BC", "6 june", "1926".
 _POINT = (
@@ -103,7 +105,7 @@ _DATE = (
     rf"|(?:{_DAY}{_RANGE_SEP}{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
     rf"|{_MONTH}\s+{_DAY}{_RANGE_SEP}{_DAY},?\s+{_YEAR}"
     rf"|{_MONTH}{_RANGE_SEP}{_MONTH}\s+(?:of\s+)?{_YEAR}"
-    rf"|{_POINT}(?:{_RANGE_SEP}{_POINT}|\s*[-–—]\s*[0-9]{{2}}\b)?)"  # "1914-18"
+    rf"|{_POINT}(?:{_RANGE_SEP}{_POINT}|(?:\s*[-–—]\s*|/)[0-9]{{2}}\b)?)"  # "1914-18", "1946/47"
     rf"(?![\w%]|[.,/]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b))"
 )
 # "between 1905 and 1907": the dates are the deletion, "between" stays as the hint.
@@ -137,6 +139,11 @@ _OF_NAME = re.compile(
 # "convention on the rights of the child", "convention on biological diversity"
 _ON_NAME = re.compile(rf"\s+on\s+(?:the\s+)?{_WORD}(?:\s+(?:of\s+(?:the\s+)?)?{_WORD}){{0,4}}")
 _ON_WORD = re.compile(_WORD)
+# "Treaty on the Final Settlement with Respect to Germany": words in title case after "on"
+_ON_TITLE = re.compile(
+    rf"\s+on\s+(?:the\s+)?(?P<first>{_NAME_WORD})"
+    rf"(?:(?:\s+(?:of|the|with|to|and|on|for|in))*\s+{_NAME_WORD})*"
+)
 # After a name in lower case: a digit, a mark, the end of the text, or a word that is no name.
 _AFTER_NAME = re.compile(r"\s*(?:$|[^\w\s]|\d|(?P<word>[\w'’-]+))", re.MULTILINE)
 # Words that end a treaty's name when read backwards from its keyword.
@@ -151,7 +158,7 @@ _STOP = frozenset(
     agree made make making reached reach abandoned renounced rejected accepted accept backed
     new secret same such another which who whose where when while first second third last
     previous earlier later separate year years month months week weeks day days w
-    obey obeys honour honor respect makes ends""".split()
+    obey obeys honour honor respect makes ends own""".split()
 )
 # Verbs in the past tense that do not end in "-ed": never part of a name.
 _VERBS = frozenset(
@@ -181,6 +188,7 @@ _NOT_AGREEMENT = _GENERIC | frozenset(
 _ABSTRACT = frozenset(
     "peace friendship alliance commerce trade annexation neutrality guarantee union".split()
 )
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _MONTHS = frozenset(
     """jan january feb february mar march apr april may jun june jul july aug august sep sept
     september oct october nov november dec december""".split()
@@ -197,8 +205,9 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
     if text.startswith(("-", "–"), end):  # "treaty-making"
         return None
     lo = max(0, start - _LOOK_BACK, text.rfind(_SEPARATOR, 0, start) + 1)  # this text only
-    names = _named_before(text, lo, start, plural=lower.endswith("s") and lower != "accords")
-    named_after = _named_after(text, end, lower, text[lo:start].split()[-1:])
+    joins = (lower.endswith("s") and lower != "accords") or keyword[0].isupper()
+    names = _named_before(text, lo, start, joins)
+    named_after = _named_after(text, end, keyword, text[lo:start].split()[-1:])
     if named_after:
         # "the final treaty of paris": words that describe it are no part of its name
         while names and names[-1][1].lower() in _VAGUE | _STOP:
@@ -206,14 +215,25 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
         end = named_after
     elif not names or not _names_it([word for _, word in names], keyword):
         return None  # "the treaty", "a harsh treaty", "a trade agreement": nothing names it
+    elif _a_kind_of(text, lo, names[-1][0]):
+        return None  # "a 10-year non-aggression pact": one of a kind, not one by name
     elif lower.startswith("convention") and _MEETING.search(text, lo, end + _LOOK_BACK):
         return None  # "the Hartford Convention met": an assembly
     return Span(names[-1][0] if names else start, end, "treaty")
 
 
-def _named_before(text: str, lo: int, start: int, plural: bool) -> list[tuple[int, str]]:
+def _a_kind_of(text: str, lo: int, start: int) -> bool:
+    """Whether "a" or "an" comes before the name at *start* (numbers aside: "a 10-year")."""
+    for token in reversed(text[lo:start].split()[-3:]):
+        if not any(c.isdigit() for c in token):
+            return token.lower() in ("a", "an")
+    return False
+
+
+def _named_before(text: str, lo: int, start: int, joins: bool) -> list[tuple[int, str]]:
     """The words before the keyword at *start* that may name it, read backwards from it while
-    they do, as (where, word); "Jay and Pinckney" before a plural keyword."""
+    they do, as (where, word); with *joins*, "and" between capitalised words too ("the Jay
+    and Pinckney treaties", "the Boundary and Friendship Treaty")."""
     names: list[tuple[int, str]] = []
     if start == 0 or not text[start - 1].isspace():
         return names
@@ -223,9 +243,9 @@ def _named_before(text: str, lo: int, start: int, plural: bool) -> list[tuple[in
         if word is None or len(names) == _MAX_NAME_WORDS:
             break
         folded = word.group().lower()
-        if folded == "and" and plural and names and names[-1][1][0].isupper():
+        if folded == "and" and joins and names and names[-1][1][0].isupper():
             before = tokens[-i - 2] if i + 2 <= len(tokens) else ""
-            if before[:1].isupper():  # "the Jay and Pinckney treaties"
+            if before[:1].isupper():
                 start = text.rfind(token, lo, start)
                 continue
         if folded in _STOP or (folded.endswith("ed") and word.group().islower()):
@@ -261,8 +281,12 @@ def _names_it(words: list[str], keyword: str) -> bool:
 
 
 def _named_after(text: str, end: int, keyword: str, before: list[str]) -> int:
-    """Where the name after the keyword ending at *end* ends ("treaty of berlin"), or 0;
+    """Where the name after *keyword*, ending at *end*, ends ("treaty of berlin"), or 0;
     *before* is the word before the keyword, if any."""
+    title = _ON_TITLE.match(text, end) if keyword[0].isupper() else None
+    if title and title.group("first").lower().rstrip(".") not in _MONTHS | _WEEKDAYS:
+        return title.end()  # "Four Power Agreement on Berlin", not "... Treaty on June 24"
+    keyword = keyword.lower()
     if keyword not in _OF_KEYWORDS:
         return 0
     # "the convention on ...", "the UN convention on ...", but not "by convention on sundays"
@@ -374,7 +398,8 @@ class _Patterns:
 # or with a number and an era ("44 BC"): at any other number (most are not dates) the pattern
 # fails at once instead of trying every form of date.
 _DIGITS_OF_A_DATE = (
-    r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th)?[\s\-–—]|[0-9]{1,2}[/.][0-9]|[0-9]{1,4}\s?[a-z])"
+    r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th|\.)?[\s\-–—]|[0-9]{1,2}[/.][0-9]"
+    r"|[0-9]{1,4}\s?[a-z])"
 )
 _DATES = re.compile(rf"{_DIGITS_OF_A_DATE}(?:{_BETWEEN}|(?P<date>{_DATE}))", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")

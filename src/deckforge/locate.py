@@ -17,7 +17,7 @@ import tree_sitter_toml
 from pydantic import BaseModel
 
 from .errors import Problem
-from .schema import Source
+from .schema import CASES, Source
 
 Loc = tuple[str | int, ...]
 
@@ -53,6 +53,8 @@ def _message(err: Mapping[str, Any], model: type[BaseModel], siblings: Iterable[
         return f"expected an array, got {_describe(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"expected a table, got {_describe(value)}"
+    if kind == "union_tag_not_found":  # a glossary entry
+        return f"expected a string or a table, got {_describe(value)}"
     if kind == "too_short":
         return "must not be empty"
     if kind == "literal_error":
@@ -201,7 +203,7 @@ class Locator:
         return self.where(tables[-1]) if tables else ""
 
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
-        loc: Loc = tuple(err["loc"])
+        loc: Loc = tuple(part for part in err["loc"] if part not in CASES)
         kind = err["type"]
         parent, siblings = self._parent(loc)
         if kind == "missing":

@@ -14,11 +14,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     field_validator,
     model_validator,
 )
+from pydantic import Tag as Case
 from pydantic_core import PydanticCustomError
 
 from . import marks
@@ -197,6 +199,22 @@ class Term(_Model):
     )
 
 
+# A string, or a table: errors then come from the one the entry is, not from both. The names
+# of the cases are in an error's path, where a source has no such key (see locate.py).
+CASES = ("string", "table")
+
+
+def _case(entry: object) -> str | None:
+    if isinstance(entry, str):
+        return "string"
+    return "table" if isinstance(entry, dict | Term) else None
+
+
+GlossaryEntry = Annotated[
+    Annotated[Text, Case("string")] | Annotated[Term, Case("table")], Discriminator(_case)
+]
+
+
 class ClozeOptions(_Model):
     """The ``[cloze]`` table: what becomes a cloze deletion, and how."""
 
@@ -204,7 +222,7 @@ class ClozeOptions(_Model):
         ("date", "treaty"),
         description="Which kinds of deletion to find (glossary terms and marks are always made).",
     )
-    glossary: tuple[Text | Term, ...] = Field(
+    glossary: tuple[GlossaryEntry, ...] = Field(
         (),
         description='Terms to cloze wherever they appear, e.g. "robespierre", or '
         '{ term = "munich agreement", kind = "treaty" }.',
