@@ -149,6 +149,20 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
         ("goya's 'the third of may 1808'", ["third of may 1808"]),
         # a year beside a plural noun is a year when the text is about that time
         ("1945 Soviets took Berlin", ["1945"]),
+        (
+            "Treaty of Versailles 1919 imposed reparations; Geneva Protocol 1925 banned gas",
+            ["1919", "1925"],
+        ),
+        ("around 1750 the industrial revolution began, by roughly 1500", ["1750", "1500"]),
+        (
+            "the Long March 1934-35, PM Theresa May 2016-19, London, May 1921",
+            ["1934-35", "2016-19", "May 1921"],
+        ),
+        ("9. November 1918, but 2. March on Rome 1922", ["9. November 1918", "1922"]),
+        (
+            "on 6 june 1944 troops landed; 18 brumaire year VIII; Sept 11; ca 1789",
+            ["6 june 1944", "18 brumaire", "Sept 11", "ca 1789"],
+        ),
         ("peace of 20/11/1815: harsher – 1790 frontiers", ["20/11/1815", "1790"]),
         ("jaffa march 1799, c. 3000 ottoman prisoners shot", ["march 1799"]),
         # circa, BC and AD
@@ -211,11 +225,12 @@ def test_treaty_forms(text: str, expected: list[str]) -> None:
         "a trade agreement with britain; an agreement was reached; a secret agreement",
         "the yalta conference, truman doctrine and marshall plan, a safety protocol",
         # counts that look like years, assemblies that are called conventions
-        "only 1200 were admitted; 1500 Germans were killed; about 1100 came",
+        "only 1200 were admitted; 1500 Germans were killed; about 1100 of them came",
         "a party convention, by convention, the national convention, the Hartford Convention met",
         "a US treaty, an Indian treaty, Wilson's treaty, treaty-making, a treaty of annexation",
         "a 10-year non-aggression pact with Poland, of their own accord",
         "11:30 bc the ground was soaked; 3/4 of the army; a 20 yr alliance",
+        "Python 3.10.12, section 4.1.12, a 1500 m race, boiling point 1413 °C, a pact of silence",
         "treaties and pacts and agreements",
         "they may 5 times march 3 miles",
         "the ToC of the book, a ToDO list",

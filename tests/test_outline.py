@@ -54,10 +54,11 @@ def test_seed_import_matches_the_committed_cards_toml() -> None:
 
 
 def test_every_character_is_kept() -> None:
-    result = start.parse('deck\n• a < b & c\n  • “quoted” — it’s {{odd}} :: \\ "x" <i>')
-    source = deckforge.loads(result.to_toml())
-    assert source.cards[0].title == "a < b & c"
-    assert source.cards[0].bullets == ('“quoted” — it’s {{odd}} :: \\ "x" <i>',)
+    # an outline's braces are text, not marks: the deck reads exactly as the outline
+    fact = '“quoted” — it’s {{odd}} :: \\ "x" <i> \\{{ }}} {a, b}}'
+    source = deckforge.loads(start.parse(f"deck\n• a < b & c\n  • {fact}").to_toml())
+    (note,) = deckforge.transform(source)  # no cloze note: nothing is marked
+    assert note.text == f"a < b & c\n{fact}"
 
 
 def test_cli_imports_and_refuses_to_overwrite(

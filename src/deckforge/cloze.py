@@ -42,10 +42,11 @@ _MONTH = (
 )
 # After a day and without a year: any month, but "may" before a word is the verb ("2 may be").
 _MONTH_AFTER_DAY = _MONTH.replace("|may|", r"|may(?!\s+[a-z])|")
-# Without a year and before a day, only unmistakable month names: "june 6", not "may 5".
+# Without a year and before a day, only unmistakable month names: "june 6", "Sept 11", not
+# "may 5".
 _MONTH_NAME = (
     r"(?:january|february|(?-i:March)|april|(?-i:May)|june|july|august|september|october"
-    r"|november|december)"
+    r"|november|december|(?-i:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)"
 )
 # The months of the French republican calendar: "18 brumaire", "9 thermidor".
 _REPUBLICAN = (
@@ -54,7 +55,7 @@ _REPUBLICAN = (
 )
 _D = r"(?:[12][0-9]|3[01]|0?[1-9])"
 _M = r"(?:1[0-2]|0?[1-9])"
-_DAY = rf"{_D}(?:st|nd|rd|th|\.)?"  # "9th", and "9." as German writes it
+_DAY = rf"{_D}(?:st|nd|rd|th)?"
 _ORDINALS = (
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth"
     " thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
@@ -68,20 +69,18 @@ _SEASON = r"(?:spring|summer|autumn|fall|winter)"
 _ERA = r"(?:BCE|BC|B\.C\.|CE)\b|(?-i:AD)\b|(?-i:A\.D\.)"
 _ANCIENT = rf"(?:[0-9]{{1,4}}\s?(?:{_ERA})|(?-i:AD|A\.D\.)\s?[0-9]{{1,4}}\b)"
 _ISO = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"  # 1918-11-11
-# Day and month either way round (14/7/1789, 7/4/1776, 2.12.1805) and a year, of four digits
-# or two (26/8/89, 30.1.33).
-_NUMERIC = "|".join(
-    rf"(?:{_D}{sep}{_M}|{_M}{sep}{_D}){sep}(?:{_YEAR}|[0-9]{{2}})" for sep in ("/", r"\.")
-)
+# Day and month either way round (14/7/1789, 7/4/1776, 2.12.1805) and a year; of two digits
+# with slashes only (26/8/89): "3.10.12" is more often a version or a section than a date.
+_NUMERIC = rf"(?:{_D}/{_M}|{_M}/{_D})/(?:{_YEAR}|[0-9]{{2}})|(?:{_D}\.{_M}|{_M}\.{_D})\.{_YEAR}"
 # A single point in time, most specific first: "22 june 1941", "june 22, 1941", "sep 1934",
 # "c. 1800", "44 BC", "6 june", "1926".
 _POINT = (
     rf"(?:{_ISO}|{_NUMERIC}"
-    rf"|{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"
+    rf"|(?:{_DAY}|{_D}\.)\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}"  # "9. November 1918" too
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"
     rf"|{_DAY_IN_WORDS}\s+of\s+{_MONTH}(?:,?\s+{_YEAR})?"
     rf"|(?:{_MONTH}|{_SEASON})\s+(?:of\s+)?{_YEAR}"
-    rf"|(?:c\.|ca\.|circa)\s?(?:{_ANCIENT}|[0-9]{{3,4}}\b)"
+    rf"|(?:c\.|ca\.?|circa)\s?(?:{_ANCIENT}|[0-9]{{3,4}}\b)"
     rf"|{_ANCIENT}"
     rf"|{_DAY}\s+(?:of\s+)?(?:{_MONTH_AFTER_DAY}|{_REPUBLICAN})(?!\w)"
     rf"|{_MONTH_NAME}\s+{_DAY}\b"
@@ -94,7 +93,7 @@ _UNITS = (
     r"|missiles|warheads|bombs|weapons|deaths|dead|killed|wounded|injured|captured|missing"
     r"|died|casualties|prisoners|refugees"
     r"|workers|members|delegates|scientists|students|patients|votes|seats|species|copies"
-    r"|pages|km|miles|kilometres|kilometers|metres|meters|feet|tons|tonnes|kg|degrees"
+    r"|pages|km|m|miles|kilometres|kilometers|metres|meters|feet|tons|tonnes|kg|degrees"
     r"|roubles|rubles|marks|dollars|pounds|francs|years?|yrs?|days|weeks|months|hours"
 )
 _DATE = (
@@ -106,7 +105,7 @@ _DATE = (
     rf"|{_MONTH}\s+{_DAY}{_RANGE_SEP}{_DAY},?\s+{_YEAR}"
     rf"|{_MONTH}{_RANGE_SEP}{_MONTH}\s+(?:of\s+)?{_YEAR}"
     rf"|{_POINT}(?:{_RANGE_SEP}{_POINT}|(?:\s*[-–—]\s*|/)[0-9]{{2}}\b)?)"  # "1914-18", "1946/47"
-    rf"(?![\w%]|[.,/]\d|\s*(?:%|per\s?cent)|\s*-\s*(?:year|month|week|day)|\s+(?:{_UNITS})\b))"
+    rf"(?![\w%]|[.,/]\d|\s*(?:%|°|per\s?cent)|\s*-\s*(?:year|month|week|day)))"
 )
 # "between 1905 and 1907": the dates are the deletion, "between" stays as the hint.
 _BETWEEN = rf"\bbetween\s+(?P<between>(?:{_POINT})\s+and\s+(?:{_POINT}))(?![\w%])"
@@ -133,7 +132,7 @@ _NAME_WORD = r"(?:(?i:st|ste|mt|ft)\.|[^\W\d_a-z][\w'’-]*)"
 # "treaty of campo formio" (words in lower case: see _named_after)
 _OF_NAME = re.compile(
     rf"\s+(?i:of)\s+(?:(?i:mutual|non|eternal|perpetual)[\s-]+{_WORD}"
-    rf"|{_NAME_WORD}(?:\s+(?:and\s+)?{_NAME_WORD})*"  # "Treaty of Amity and Commerce"
+    rf"|{_NAME_WORD}(?:\s+(?:and\s+)?{_NAME_WORD}){{0,5}}"  # "Treaty of Amity and Commerce"
     rf"|(?P<lower>{_WORD}(?:\s+{_WORD}){{0,2}}))"
 )
 # "convention on the rights of the child", "convention on biological diversity"
@@ -142,7 +141,7 @@ _ON_WORD = re.compile(_WORD)
 # "Treaty on the Final Settlement with Respect to Germany": words in title case after "on"
 _ON_TITLE = re.compile(
     rf"\s+on\s+(?:the\s+)?(?P<first>{_NAME_WORD})"
-    rf"(?:(?:\s+(?:of|the|with|to|and|on|for|in))*\s+{_NAME_WORD})*"
+    rf"(?:(?:\s+(?:of|the|with|to|and|on|for|in)){{0,2}}\s+{_NAME_WORD}){{0,8}}"
 )
 # After a name in lower case: a digit, a mark, the end of the text, or a word that is no name.
 _AFTER_NAME = re.compile(r"\s*(?:$|[^\w\s]|\d|(?P<word>[\w'’-]+))", re.MULTILINE)
@@ -186,7 +185,7 @@ _NOT_AGREEMENT = _GENERIC | frozenset(
 )
 # "a treaty of annexation", "of friendship": what a treaty is, in lower case, is not its name
 _ABSTRACT = frozenset(
-    "peace friendship alliance commerce trade annexation neutrality guarantee union".split()
+    "peace friendship alliance commerce trade annexation neutrality guarantee union silence".split()
 )
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _MONTHS = frozenset(
@@ -209,6 +208,8 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
     names = _named_before(text, lo, start, joins)
     named_after = _named_after(text, end, keyword, text[lo:start].split()[-1:])
     if named_after:
+        if text.endswith(("'s", "’s"), 0, named_after):  # "the Treaty of Versailles's terms"
+            named_after -= 2
         # "the final treaty of paris": words that describe it are no part of its name
         while names and names[-1][1].lower() in _VAGUE | _STOP:
             names.pop()
@@ -258,7 +259,10 @@ def _named_before(text: str, lo: int, start: int, joins: bool) -> list[tuple[int
 
 
 # "the Hartford Convention met", "delegates at the convention"
-_MEETING = re.compile(r"\b(?:met|meets|held|delegates|gathered|attended|nominated|adjourned)\b")
+_MEETING = re.compile(
+    r"\b(?:met|meets|held|delegates|gathered|attended|nominated|adjourned|drafted|debated"
+    r"|voted|wrote|demanded)\b"
+)
 # "a US treaty", "an Indian treaty": a nation's adjective alone does not name one
 _NATIONAL = re.compile(r"US|UK|USA|[A-Z][a-z]+(?:ican|ian|ese|ish)|French|Dutch|Greek|Swiss")
 
@@ -277,7 +281,8 @@ def _names_it(words: list[str], keyword: str) -> bool:
         return False  # "the national convention", "a safety protocol"
     if words[0].endswith(("'s", "’s")) and keyword.islower():
         return False  # "Wilson's treaty" (but "Jay's Treaty")
-    return not (len(words) == 1 and _NATIONAL.fullmatch(words[0]))
+    # "a US treaty", "an Indian treaty", but "the Evian Accords"
+    return not (len(words) == 1 and keyword.islower() and _NATIONAL.fullmatch(words[0]))
 
 
 def _named_after(text: str, end: int, keyword: str, before: list[str]) -> int:
@@ -389,8 +394,7 @@ def _terms(terms: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class _Patterns:
-    glossary: re.Pattern[str]
-    kinds: dict[str, Kind]  # of glossary terms, by their lower-case text
+    glossary: tuple[tuple[Kind, re.Pattern[str]], ...]  # the glossary's terms of each kind
     ignore: re.Pattern[str]
 
 
@@ -401,6 +405,9 @@ _DIGITS_OF_A_DATE = (
     r"(?=[^0-9]|[0-9]{3}|[0-9]{1,2}(?:st|nd|rd|th|\.)?[\s\-–—]|[0-9]{1,2}[/.][0-9]"
     r"|[0-9]{1,4}\s?[a-z])"
 )
+# "1500 tanks", "c. 1300 guns", "1939-45 men": numbers of things, not years
+_UNIT_AFTER = re.compile(rf"\s+(?:{_UNITS})\b", re.IGNORECASE)
+_NUMBERS = re.compile(r"(?:(?:c\.|ca\.?|circa)\s?)?[0-9]+(?:\s*[-–—]\s*[0-9]+)?")
 _DATES = re.compile(rf"{_DIGITS_OF_A_DATE}(?:{_BETWEEN}|(?P<date>{_DATE}))", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 # The date words a date can start with lie within this many characters of its first digit:
@@ -428,10 +435,15 @@ def _is_date_word(token: str) -> bool:
 
 @functools.lru_cache(maxsize=32)
 def _patterns(glossary: tuple[str | Term, ...], ignore: tuple[str, ...]) -> _Patterns:
-    terms = [entry if isinstance(entry, Term) else Term(term=entry) for entry in glossary]
+    first: dict[str, tuple[Kind, str]] = {}  # each term's kind, its first entry winning
+    for entry in glossary:
+        term = entry if isinstance(entry, Term) else Term(term=entry)
+        first.setdefault(term.term.strip().casefold(), (term.kind, term.term))
+    by_kind: dict[Kind, list[str]] = defaultdict(list)
+    for kind, text in first.values():
+        by_kind[kind].append(text)
     return _Patterns(
-        re.compile(_terms(t.term for t in terms), re.IGNORECASE),
-        {t.term.strip().lower(): t.kind for t in reversed(terms)},  # the first entry wins
+        tuple((kind, re.compile(_terms(terms), re.IGNORECASE)) for kind, terms in by_kind.items()),
         re.compile(_terms(ignore), re.IGNORECASE),
     )
 
@@ -456,12 +468,35 @@ def _dates(text: str) -> Iterator[Span]:
         for start in (*words, at):
             if start < end or (date := _DATES.match(text, start)) is None:
                 continue
+            if start < at and _named_after_a_month(text, date):
+                continue  # "the Long March 1934-35": the years alone, from the digits
             end = date.end()
+            if _NUMBERS.fullmatch(date.group()) and _UNIT_AFTER.match(text, end):
+                break  # "1500 tanks"
             found.append((date, _may_be_count(text, date)))
+            break
+    starts = [date.start() for date, _ in found]
     for date, may_be_count in found:
-        if not may_be_count or _dated_near(text, date, found):
+        if not may_be_count or _dated_near(text, date, found, starts):
             group = date.lastgroup or 0
             yield Span(date.start(group), date.end(group), "date")
+
+
+_MARCH_OR_MAY = re.compile(r"March|May")
+
+
+def _named_after_a_month(text: str, date: re.Match[str]) -> bool:
+    """Whether *date* starts with "March" or "May" that is part of a name: "the Long March
+    1934-35", "Theresa May 2016-19" (a capitalised word before it, not "In" or "On")."""
+    if not _MARCH_OR_MAY.match(date.group()):
+        return False
+    tokens = text[max(0, date.start() - _LONGEST_WORD) : date.start()].split()
+    before = tokens[-1].rsplit(_SEPARATOR, 1)[-1] if tokens else ""
+    return (
+        before[:1].isupper()
+        and before[-1].isalpha()  # "London, May 1921" is a date
+        and before.lower() not in _YEAR_CONTEXT | {"on", "at"}
+    )
 
 
 def _words_before(text: str, lo: int, at: int) -> list[int]:
@@ -479,9 +514,8 @@ def _candidates(
     text: str, patterns: _Patterns, kinds: Sequence[Kind]
 ) -> Iterator[tuple[bool, Span]]:
     """(from the glossary?, span) for each candidate deletion."""
-    if patterns.glossary.pattern != _NOTHING:
-        for m in patterns.glossary.finditer(text):
-            yield True, Span(m.start(), m.end(), patterns.kinds.get(m.group().lower(), "term"))
+    for kind, glossary in patterns.glossary:
+        yield from ((True, Span(m.start(), m.end(), kind)) for m in glossary.finditer(text))
     if "treaty" in kinds:
         for start, end in _abbreviations(text):
             yield False, Span(start, end, "treaty")
@@ -493,7 +527,10 @@ def _candidates(
 
 
 # lower case only: "1945 Soviets took Berlin" starts with a year far more often than not
-_PLURAL_AFTER = re.compile(r"\s+(?:[a-z]+\s+)?([a-z]{2,}s)\b")
+_PLURAL_AFTER = re.compile(r"\s+([a-z]{2,}s)\b")
+# After "about" or "c.": "of", or a plural noun, perhaps after a word ("c. 3000 ottoman
+# prisoners", "about 1100 Native Americans"); "around 1750 the revolution began" is a year.
+_COUNTED_AFTER = re.compile(r"\s+(?:of\b|(?:[A-Za-z]+\s+)?([A-Za-z]{2,}s)\b)")
 _NOT_PLURAL = frozenset("was has is as its his this thus onwards afterwards towards".split())
 # "only 1200 were admitted", "1500 Germans were killed": a year is never "were"
 _PLURAL_VERB_AFTER = re.compile(r"\s+(?:[A-Z][a-z]+s\s+)?(?:were|are|have|had)\b")
@@ -503,12 +540,13 @@ _YEAR_CONTEXT = frozenset(
     "the in of since by from until till after before during early late mid between and or"
     " to its their his her".split()
 )
-# "about 1100 Native Americans", "roughly 2000 of its men": after these, a number is a count
-_ABOUT = frozenset(
-    "about around roughly nearly almost only some over under approximately just least than"
-    " another".split()
+# "only 1200", "nearly 3000": after these, a number is a count
+_COUNT_WORDS = frozenset(
+    "only nearly almost some over under just least than another more fewer".split()
 )
-_NUMBER = re.compile(r"(?:(?:c\.|ca\.|circa)\s?)?([0-9]+)")
+# "about 1100", "c. 3000": a year or a count, as what follows says
+_ABOUT = frozenset("about around roughly approximately".split())
+_NUMBER = re.compile(r"(?:(?P<circa>c\.|ca\.?|circa)\s?)?([0-9]+)")
 _YEAR_IN = re.compile(r"(?<![0-9])(1[0-9]{3}|20[0-9]{2})(?![0-9])")
 _NEAR = 50  # years
 
@@ -517,14 +555,23 @@ def _may_be_count(text: str, m: re.Match[str]) -> bool:
     """A number read as a year (or "c. 1300") that reads as a count too: after "about" or
     "only" ("about 1100 came"), or before a plural noun ("listed 1022 stars", "c. 3000 ottoman
     prisoners") or "were" ("only 1200 were admitted")."""
-    if _NUMBER.fullmatch(m.group()) is None:
+    number = _NUMBER.fullmatch(m.group())
+    if number is None:
         return False
     if _PLURAL_VERB_AFTER.match(text, m.end()):
         return True
+    before = _word_before(text, m.start())
+    if before in _COUNT_WORDS:
+        return True
+    if number.group("circa") or before in _ABOUT:
+        counted = _COUNTED_AFTER.match(text, m.end())
+        return counted is not None and (counted.group(1) or "").lower() not in _NOT_PLURAL
     plural = _PLURAL_AFTER.match(text, m.end())
-    if plural is not None and plural.group(1).lower() not in _NOT_PLURAL:
-        return _word_before(text, m.start()) not in _YEAR_CONTEXT
-    return _word_before(text, m.start()) in _ABOUT
+    return (
+        plural is not None
+        and plural.group(1).lower() not in _NOT_PLURAL
+        and before not in _YEAR_CONTEXT
+    )
 
 
 def _word_before(text: str, at: int) -> str:
@@ -537,16 +584,21 @@ def _word_before(text: str, at: int) -> str:
     return ""
 
 
-def _dated_near(text: str, m: re.Match[str], found: list[tuple[re.Match[str], bool]]) -> bool:
+def _dated_near(
+    text: str, m: re.Match[str], found: list[tuple[re.Match[str], bool]], starts: list[int]
+) -> bool:
     """Whether the text of *m* holds another date (one that is no count) within ``_NEAR``
-    years of its number: "harsher - 1790 frontiers" beside "20/11/1815" is a year."""
-    number = int(_NUMBER.fullmatch(m.group()).group(1))  # type: ignore[union-attr]
+    years of its number: "harsher - 1790 frontiers" beside "20/11/1815" is a year. *found*
+    are the dates of all the texts, and *starts* where each starts."""
+    number = int(_NUMBER.fullmatch(m.group()).group(2))  # type: ignore[union-attr]
     lo = text.rfind(_SEPARATOR, 0, m.start()) + 1
     hi = text.find(_SEPARATOR, m.end()) % (len(text) + 1)
     return any(
         abs(int(year) - number) <= _NEAR
-        for other, may_be_count in found
-        if not may_be_count and lo <= other.start() < hi
+        for other, may_be_count in found[
+            bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)
+        ]
+        if not may_be_count
         for year in _YEAR_IN.findall(other.group())
     )
 
@@ -607,13 +659,22 @@ def find_all(
 def _choose(candidates: list[tuple[int, Span]], blocked: list[tuple[int, int]]) -> list[Span]:
     if len(candidates) == 1 and not blocked:  # most texts: nothing to choose between
         return [candidates[0][1]]
-    chosen: list[Span] = []
+    chosen: list[Span] = []  # in order of start, none overlapping another
     for rank, span in sorted(candidates, key=lambda c: (c[0], c[1].start - c[1].end, c[1])):
-        if (rank == 0 or all(span.end <= s or span.start >= e for s, e in blocked)) and all(
-            span.end <= c.start or span.start >= c.end for c in chosen
+        if rank and _overlaps(span, blocked):
+            continue
+        at = bisect.bisect_left(chosen, span)
+        before = chosen[at - 1] if at else None
+        after = chosen[at] if at < len(chosen) else None
+        if (before is None or before.end <= span.start) and (
+            after is None or span.end <= after.start
         ):
-            chosen.append(span)
-    return sorted(chosen)
+            chosen.insert(at, span)
+    return chosen
+
+
+def _overlaps(span: Span, blocked: list[tuple[int, int]]) -> bool:
+    return any(span.end > start and span.start < end for start, end in blocked)
 
 
 _UNSAFE = re.compile(r"[&<>{}\n]")

@@ -8,6 +8,7 @@ each Pydantic error, addressed by its path in the data, is pointed at where it i
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,10 @@ from .errors import Problem
 from .schema import CASES, Source
 
 Loc = tuple[str | int, ...]
+
+# a backslash that ends a line in a multi-line string: it, the line end and the white space
+# after it read as nothing
+_LINE_END = re.compile(r"\\[ \t]*\r?\n\s*")
 
 _TOML_TYPES = {
     str: "a string",
@@ -72,12 +77,21 @@ def _allowed_keys(model: Any, loc: tuple[str | int, ...]) -> list[str]:
         field = model.model_fields.get(part)
         if field is None:
             return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        model = next((a for a in (annotation, *args) if hasattr(a, "model_fields")), None)
+        model = _model_in(field.annotation)
         if model is None:
             return []
     return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model *annotation* is, or holds: ``Card`` in ``tuple[Card, ...]``, ``Term`` in a
+    glossary entry (a string or a ``Term``)."""
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) + getattr(annotation, "__metadata__", ()):
+        if (model := _model_in(arg)) is not None:
+            return model
+    return None
 
 
 class Locator:
@@ -204,6 +218,7 @@ class Locator:
 
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
         loc: Loc = tuple(part for part in err["loc"] if part not in CASES)
+        err = {**err, "loc": loc}
         kind = err["type"]
         parent, siblings = self._parent(loc)
         if kind == "missing":
@@ -220,26 +235,31 @@ class Locator:
 
     def _in_string(self, start: int, offset: int) -> tuple[int, int]:
         """The line and column of character *offset* of the TOML string written at byte
-        *start*: its escapes (``\\u00e9``, ``\\"``) and a line-ending backslash taken as
-        they read."""
+        *start*: its escapes (``\\u00e9``, ``\\"``), line ends (``\\r\\n`` one character)
+        and line-ending backslashes taken as TOML reads them."""
         text = self.src[start:].decode("utf-8", "replace")
         quotes = 3 if text[:3] in ('"""', "'''") else 1
-        i = quotes + (quotes == 3 and text[quotes : quotes + 1] == "\n")
+        i = quotes
+        if quotes == 3:  # a line end right after the opening quotes is no part of the string
+            i += 2 if text.startswith("\r\n", i) else int(text.startswith("\n", i))
         basic = text[0] == '"'
-        for _ in range(offset):
-            if basic and text[i] == "\\" and text[i + 1 : i + 2].isspace():  # line-ending \
-                i += 1
-                while text[i].isspace():
-                    i += 1
-            elif basic and text[i] == "\\":
-                i += {"u": 6, "U": 10}.get(text[i + 1], 2)
+        read = 0
+        while read < offset and i < len(text):
+            if basic and (line_end := _LINE_END.match(text, i)):
+                i = line_end.end()  # reads as nothing
+                continue
+            if basic and text[i] == "\\":
+                i += {"u": 6, "U": 10}.get(text[i + 1 : i + 2], 2)
             else:
-                i += 1
-        row = self.src[:start].count(b"\n") + text.count("\n", 0, i)
+                i += 2 if text.startswith("\r\n", i) else 1
+            read += 1
+        while basic and (line_end := _LINE_END.match(text, i)):  # the mark comes after it
+            i = line_end.end()
+        i = min(i, len(text))
         line_start = text.rfind("\n", 0, i) + 1
         if line_start == 0:  # on the string's first line
             return self._pos_at(start, i)
-        return row + 1, i - line_start + 1
+        return self.src[:start].count(b"\n") + text.count("\n", 0, i) + 1, i - line_start + 1
 
     def _pos_at(self, start: int, chars: int) -> tuple[int, int]:
         row = self.src[:start].count(b"\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 OPEN, CLOSE = "{{", "}}"
+_BRACES = re.compile(r"\{\{|\}\}")
 _TOKEN = re.compile(r"\\\{\{|\\\}\}|\{\{|\}\}")
 # "{{c1::text}}": Anki's own syntax, which deckforge writes itself
 _ANKI_SYNTAX = re.compile(r"\s*c\d+::")
@@ -61,3 +62,18 @@ def read(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     if opened is not None:
         raise MarkError(opened[0], "a {{ that is never closed" + _LITERAL.format("{{"))
     return plain + text[pos:], tuple(spans)
+
+
+def plain(text: str) -> str:
+    """*text* as the student reads it; as it is, if its marks are malformed."""
+    try:
+        return read(text)[0]
+    except MarkError:
+        return text
+
+
+def escape(text: str) -> str:
+    """*text* written so that it reads as itself: its braces ``{{`` and ``}}`` escaped."""
+    if OPEN not in text and CLOSE not in text:
+        return text
+    return _BRACES.sub(r"\\\g<0>", text)

@@ -90,7 +90,13 @@ Text = Annotated[
     str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
 ]
 Tag = Annotated[str, AfterValidator(_valid_tag), Field(json_schema_extra={"pattern": r"^\S+$"})]
-Bullet = Annotated[Text, AfterValidator(_marks_are_whole)]
+# marks read before the text is composed (NFC), so that an error's column is where it is typed
+Bullet = Annotated[
+    str,
+    AfterValidator(_marks_are_whole),
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"minLength": 1, "pattern": r"\S"}),
+]
 # What a deletion is: found by deckforge (a date, a treaty), a glossary term, or marked by the
 # author with {{...}}.
 Kind = Literal["date", "treaty", "term", "marked"]
@@ -175,6 +181,7 @@ def repeats(cards: list[Any]) -> list[tuple[tuple[int | str, ...], str]]:
             ids.setdefault(card_id, index)
         if not isinstance(bullets, list | tuple) or not all(isinstance(b, str) for b in bullets):
             continue
+        bullets = [marks.plain(b) for b in bullets]  # as the student reads them
         if len(set(bullets)) < len(bullets):
             first: dict[str, int] = {}
             for position, bullet in enumerate(bullets):

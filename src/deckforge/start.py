@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import DeckforgeError, Problem, SourceError
 from .files import write_bytes
+from .marks import escape
 from .schema import CONTROL, Card, Deck, Source, json_schema
 from .source import dumps
 
@@ -51,7 +52,9 @@ class Outline:
         source = Source.model_construct(
             deck=Deck.model_construct(name=self.name),
             cards=tuple(
-                Card.model_construct(title=t.title, bullets=tuple(t.bullets)) for t in self.topics
+                # an outline's braces are text: "{{" would otherwise mark a deletion
+                Card.model_construct(title=t.title, bullets=tuple(map(escape, t.bullets)))
+                for t in self.topics
             ),
         )
         return dumps(
