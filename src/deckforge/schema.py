@@ -75,13 +75,14 @@ def _valid_tag(value: str) -> str:
     return value if value.isascii() else _composed(value)
 
 
-def _marks_are_whole(value: str) -> str:
+def _bullet(value: str) -> str:
+    # marks read before the text is composed (NFC): an error's column is where it is typed
     try:
         marks.read(value)
     except marks.MarkError as e:
-        # the offset lets the error point at the mark's column, not just at the bullet
+        # the offset points the error at the mark's column, not just at the bullet
         raise PydanticCustomError("mark", "{msg}", {"msg": e.msg, "offset": e.offset}) from None
-    return value
+    return _not_blank(value)
 
 
 # The JSON Schema keywords let editors flag the mistake as it is typed; the validators give
@@ -90,12 +91,8 @@ Text = Annotated[
     str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
 ]
 Tag = Annotated[str, AfterValidator(_valid_tag), Field(json_schema_extra={"pattern": r"^\S+$"})]
-# marks read before the text is composed (NFC), so that an error's column is where it is typed
 Bullet = Annotated[
-    str,
-    AfterValidator(_marks_are_whole),
-    AfterValidator(_not_blank),
-    Field(json_schema_extra={"minLength": 1, "pattern": r"\S"}),
+    str, AfterValidator(_bullet), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
 ]
 # What a deletion is: found by deckforge (a date, a treaty), a glossary term, or marked by the
 # author with {{...}}.
