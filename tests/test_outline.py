@@ -90,3 +90,18 @@ def test_cli_reports_bad_outline_lines(tmp_path: Path, monkeypatch: pytest.Monke
         "unplaceable-line.txt:4:1: cannot place 'this line is neither a topic nor a bullet': "
         "not a topic or a bullet\n"
     )
+
+
+def test_a_card_count_that_disagrees_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the "Cards (N)" line is the flashcard site's, not the user's: the deck is still made
+    monkeypatch.chdir(DATA / "outline" / "valid")
+    result = CliRunner().invoke(
+        cli, ["import", "outline", "count-mismatch.txt", "-o", str(tmp_path / "cards.toml")]
+    )
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "count-mismatch.txt:3:1: says Cards (3) but has 2 topics; all are read (a warning)\n"
+    )
+    assert [c.title for c in deckforge.load(tmp_path / "cards.toml").cards] == ["germany", "spain"]

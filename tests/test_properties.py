@@ -213,7 +213,7 @@ def test_the_lock_file_is_a_line_of_json_per_note_and_reads_back(
 def test_a_text_is_refused_exactly_when_it_holds_a_control_character(text: str) -> None:
     bad = CONTROL.search(text)
     if bad is None:
-        Deck(name=text)
+        Card(title=text, bullets=["b"])
     else:
         with pytest.raises(ValidationError, match=f"control character U\\+{ord(bad.group()):04X}"):
-            Deck(name=text)
+            Card(title=text, bullets=["b"])

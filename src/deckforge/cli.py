@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import gc
+import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,8 +40,14 @@ def _reported() -> Iterator[None]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="deckforge")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Turn study notes in cards.toml into an Anki deck."""
+    # colours on a terminal, unless NO_COLOR says none; FORCE_COLOR asks for them anywhere
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
+    elif os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        ctx.color = True
 
 
 OUT_DIR = click.option(
@@ -335,6 +343,8 @@ def outline(file: Path, output: Path, force: bool) -> None:
         click.echo(result.to_toml(), nl=False)
     for lineno, line in result.skipped:
         click.echo(f"{file}:{lineno}: skipped {line!r}, a flashcard site's footer", err=True)
+    for warning in result.warnings:
+        click.echo(f"{warning} (a warning)", err=True)
     if not to_stdout:
         bullets = plural(sum(len(t.bullets) for t in result.topics), "bullet")
         cards = plural(len(result.topics), "card")
@@ -380,4 +390,13 @@ def main() -> None:
     # cycle collector would only walk them, again and again, and once more at exit (up to a
     # fifth of the time of a large build). pipeline._gc_paused does the same in the library.
     gc.disable()
-    cli(prog_name="deckforge")
+    for stream in (sys.stdout, sys.stderr):
+        # a character the output's encoding lacks is written escaped, not a crash
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        cli(prog_name="deckforge")
+    except OSError as e:  # the output itself cannot be written: a full disk, say
+        with suppress(OSError):
+            print(f"deckforge: cannot write the output: {e.strerror or e}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
@@ -60,6 +61,8 @@ def write_all(writers: Sequence[tuple[Path, Writer]]) -> None:
                     os.fsync(f.fileno())
             except OSError as e:
                 raise PackageError(f"cannot write {target}: {e.strerror or e}") from None
+            except UnicodeEncodeError:
+                raise PackageError(_unnamable(target)) from None
         for temporary, (target, _) in zip(temporaries, writers, strict=True):
             try:
                 os.replace(temporary, target)
@@ -69,6 +72,14 @@ def write_all(writers: Sequence[tuple[Path, Writer]]) -> None:
         for temporary in temporaries:
             with suppress(FileNotFoundError):
                 temporary.unlink()  # replaced: no longer there
+
+
+def _unnamable(path: Path) -> str:
+    encoding = sys.getfilesystemencoding()
+    return (
+        f"cannot name the file {str(path)!r} in this system's encoding of file names ({encoding}):"
+        " use a UTF-8 locale (LC_ALL=C.UTF-8), or a name in that encoding"
+    )
 
 
 def write_bytes(target: Path, data: bytes) -> None:
@@ -111,9 +122,16 @@ def building(folders: Iterable[Path]) -> Iterator[None]:
             by_real.setdefault(folder.resolve(), folder)
         except OSError as e:
             raise PackageError(f"cannot write to {folder}: {e.strerror or e}") from None
+        except UnicodeEncodeError:
+            raise PackageError(_unnamable(folder)) from None
     with ExitStack() as stack:
         for real in sorted(by_real):
             lock, folder = real / BUILD_LOCK, by_real[real]
+            if lock.is_symlink():  # never followed: it could point anywhere
+                raise PackageError(
+                    f"{folder / BUILD_LOCK} is a symbolic link; deckforge writes its build lock"
+                    " only as a file of its own: remove the link"
+                )
             try:
                 # fails at once where FileLock would wait for the whole timeout
                 flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)

@@ -18,7 +18,7 @@ import tree_sitter_toml
 from pydantic import BaseModel
 
 from .errors import Problem
-from .schema import CASES, Source
+from .schema import CASES, Shared, Source
 
 Loc = tuple[str | int, ...]
 
@@ -46,6 +46,13 @@ def _message(err: Mapping[str, Any], model: type[BaseModel], siblings: Iterable[
     kind, loc, value = err["type"], err["loc"], err["input"]
     if kind == "missing":
         return f"missing required key {loc[-1]!r}"
+    if kind == "extra_forbidden" and model is Shared and loc[0] in ("include", "deck", "cards"):
+        # an included file holds shared [cloze] settings only
+        return (
+            "an included file cannot include others: list them all in the deck's own include"
+            if loc[0] == "include"
+            else f"an included file holds [cloze] settings only, not {loc[0]!r}"
+        )
     if kind == "extra_forbidden":
         known = [k for k in siblings or () if k != loc[-1]]
         msg = f"unknown key {loc[-1]!r}"
@@ -55,6 +62,8 @@ def _message(err: Mapping[str, Any], model: type[BaseModel], siblings: Iterable[
     if kind == "string_type":
         return f"expected a string, got {_describe(value)}"
     if kind in ("tuple_type", "list_type"):
+        if loc == ("cards",) and isinstance(value, dict):
+            return "expected an array, got a table (write [[cards]], in double brackets, per card)"
         return f"expected an array, got {_describe(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"expected a table, got {_describe(value)}"
@@ -109,6 +118,8 @@ class Locator:
         self.values: dict[Loc, tuple[int, int]] = {}
         self.sections: list[tuple[int, Loc]] = []  # (row of header, table path)
         self.strings: dict[Loc, int] = {}  # path -> byte offset of a string value
+        # keys and tables written twice: (path, where first, where again)
+        self.repeated: list[tuple[Loc, tuple[int, int], tuple[int, int]]] = []
         parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
         self._walk_document(parser.parse(self.src).root_node)
 
@@ -120,15 +131,21 @@ class Locator:
         return row + 1, len(line[:byte_col].decode("utf-8", "replace")) + 1
 
     def _key(self, node: Any) -> list[str]:
-        if node.type == "dotted_key":
-            return [part for child in node.named_children for part in self._key(child)]
-        text = self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
-        if node.type == "quoted_key":
+        """The parts of a key: "a.b.c" is ["a", "b", "c"] (walked without recursion: a dotted
+        key may have hundreds of parts)."""
+        parts: list[str] = []
+        stack = [node]
+        while stack:
+            node = stack.pop()
+            if node.type == "dotted_key":
+                stack += reversed(node.named_children)
+                continue
+            text = self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
             try:
-                return list(tomli.loads(f"{text} = 0"))
+                parts += list(tomli.loads(f"{text} = 0")) if node.type == "quoted_key" else [text]
             except tomli.TOMLDecodeError:
-                return [text]
-        return [text]
+                parts.append(text)
+        return parts
 
     def _walk_document(self, root: Any) -> None:
         arrays: dict[Loc, int] = {}  # array-of-tables path -> elements seen so far
@@ -141,6 +158,8 @@ class Locator:
                     arrays[table] = arrays.get(table, 0) + 1
                     self.keys.setdefault(table, self._pos(node))  # the array, at its first
                     table += (arrays[table] - 1,)
+                elif table in self.keys:  # "[deck]" twice
+                    self.repeated.append((table, self.keys[table], self._pos(node)))
                 self.keys.setdefault(table, self._pos(node))
                 self.values.setdefault(table, self._pos(node))
                 self.sections.append((node.start_point[0], table))
@@ -167,6 +186,8 @@ class Locator:
         for end in range(1, len(segments)):  # "deck.name = ..." also writes the table "deck"
             self.keys.setdefault(table + tuple(segments[:end]), self._pos(key))
             self.values.setdefault(table + tuple(segments[:end]), self._pos(key))
+        if path in self.keys:
+            self.repeated.append((path, self.keys[path], self._pos(key)))
         self.keys[path] = self._pos(key)
         self._walk_value(value, path)
 

@@ -65,6 +65,12 @@ def _composed(value: str) -> str:
 def _valid_tag(value: str) -> str:
     if not value:
         raise PydanticCustomError("blank", "must not be empty")
+    if (bad := CONTROL.search(value)) is not None:  # Anki would silently strip it
+        raise PydanticCustomError(
+            "control_character",
+            "tag '{tag}' holds the control character U+{code}; remove it",
+            {"tag": value.encode("unicode_escape").decode(), "code": f"{ord(bad.group()):04X}"},
+        )
     if _SPACE.search(value):
         # Anki separates tags with spaces; a space would silently split one tag into two.
         raise PydanticCustomError(
@@ -73,6 +79,24 @@ def _valid_tag(value: str) -> str:
             {"tag": value},
         )
     return value if value.isascii() else _composed(value)
+
+
+def _deck_name(value: str) -> str:
+    # a name is text on one line; "::" separates its parts, and Anki names an empty part
+    # "blank" ("::Lead" becomes "blank::Lead")
+    if (bad := re.search(r"[\t\n]", value)) is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "holds the control character U+{code}; a deck name is one line of text",
+            {"code": f"{ord(bad.group()):04X}"},
+        )
+    if any(not part.strip() for part in value.split("::")) and value.strip():
+        raise PydanticCustomError(
+            "empty_part",
+            "'{name}' has an empty part between '::' (Anki would name it 'blank')",
+            {"name": value},
+        )
+    return value
 
 
 def _bullet(value: str) -> str:
@@ -91,6 +115,7 @@ Text = Annotated[
     str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
 ]
 Tag = Annotated[str, AfterValidator(_valid_tag), Field(json_schema_extra={"pattern": r"^\S+$"})]
+DeckName = Annotated[Text, AfterValidator(_deck_name)]
 Bullet = Annotated[
     str, AfterValidator(_bullet), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
 ]
@@ -108,7 +133,7 @@ class _Model(BaseModel):
 class Deck(_Model):
     """The ``[deck]`` table: the Anki deck every note goes into."""
 
-    name: Text = Field(description='The deck\'s name in Anki; "Parent::Child" makes a subdeck.')
+    name: DeckName = Field(description='The deck\'s name in Anki; "Parent::Child" makes a subdeck.')
     description: str = Field("", description="Shown on the deck's overview screen in Anki.")
     tags: tuple[Tag, ...] = Field(
         (), description='Tags added to every note of the deck (no spaces; "::" for a hierarchy).'

@@ -7,6 +7,8 @@ not fit the schema is located by :mod:`deckforge.locate`, only then imported.
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -41,11 +43,19 @@ def loads(text: str, path: str = "<string>") -> Source:
         locator = Locator(text, data)
         problems = [locator.problem(path, err) for err in missing]
     shared: list[Shared] = []
+    seen = {Path(path).resolve()}  # each file read once, and never the source itself
     for index, name in enumerate(source.include):
-        included = os.fspath(folder / name)
-        if not any(err["loc"] == ("include", index) for err in missing):
+        if any(err["loc"] == ("include", index) for err in missing):
+            continue
+        included = (folder / name).resolve()
+        if included == Path(path).resolve():
+            problems.append(_included(text, data, path, index, "a file cannot include itself"))
+        elif included not in seen:  # listed twice: read once
+            seen.add(included)
             try:
-                shared.append(_parse(_read(included), included, Shared)[0])
+                shared.append(
+                    _parse(_read(os.fspath(folder / name)), os.fspath(folder / name), Shared)[0]
+                )
             except SourceError as e:
                 problems += e.problems
     if problems:
@@ -131,6 +141,11 @@ def _read(path: str) -> str:
                 )
                 raise SourceError([Problem(path, 0, 0, "", msg)])
             return _decode(f.read(), path)
+    except FileNotFoundError as e:
+        msg = f"cannot read file: {e.strerror}"
+        if path.endswith(".toml"):
+            msg += " (start a deck with `deckforge init`, or `deckforge import outline NOTES`)"
+        raise SourceError([Problem(path, 0, 0, "", msg)]) from None
     except OSError as e:
         raise SourceError([Problem(path, 0, 0, "", f"cannot read file: {e.strerror}")]) from None
 
@@ -139,15 +154,11 @@ def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
     try:
         data = tomli.loads(text)
     except tomli.TOMLDecodeError as e:
-        from .locate import Locator
-
-        where = Locator(text).section_at(e.lineno - 1)
-        msg = e.msg
-        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.split("\n")):
-            msg += " (git left conflict markers in the file: resolve the conflict first)"
-        raise SourceError([Problem(path, e.lineno, e.colno, where, msg)]) from None
+        raise SourceError([_syntax(text, path, e)]) from None
     except RecursionError as e:  # tomli's own limit on nesting, raised without a position
         raise SourceError([Problem(path, 1, 1, "", f"{e}; a deck needs no such nesting")]) from None
+    except ValueError:  # an integer longer than Python converts, raised without a position
+        raise SourceError([_long_number(text, path)]) from None
     try:
         return model.model_validate(data), data
     except ValidationError as e:
@@ -169,6 +180,54 @@ def _parse(text: str, path: str, model: type[M]) -> tuple[M, dict[str, Any]]:
                 for loc, msg in repeats(cards)
             ]
         raise SourceError(locator.problem(path, err) for err in errors) from None
+
+
+def _syntax(text: str, path: str, e: tomli.TOMLDecodeError) -> Problem:
+    """The mistake in TOML syntax that tomli found, said the way a person would fix it."""
+    from .locate import Locator
+
+    locator = Locator(text)
+    lineno, colno, msg = e.lineno, e.colno, e.msg
+    if msg == "Cannot overwrite a value" or msg.startswith("Cannot declare"):
+        repeated = [r for r in locator.repeated if r[2][0] <= lineno]
+        if repeated:  # the key, or the table, written again
+            path_of, (first, _), (lineno, colno) = repeated[0]
+            msg = f"{path_of[-1]!r} is set twice (first at line {first})"
+    elif msg == "Unclosed array":  # where the comma or the "]" should have been
+        at = len(text[: e.pos].rstrip())
+        lineno = text.count("\n", 0, at) + 1
+        colno = at - text.rfind("\n", 0, at)
+        msg = "a ',' between two values, or the ']' that closes the array, is missing here"
+    elif msg.startswith("Illegal character '\\n'") and any(q in _line(text, lineno) for q in "\"'"):
+        msg = "this string is not closed: add its closing quote at the end of the line"
+    if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.split("\n")):
+        msg += " (git left conflict markers in the file: resolve the conflict first)"
+    return Problem(path, lineno, colno, locator.section_at(lineno - 1), msg)
+
+
+def _line(text: str, lineno: int) -> str:
+    lines = text.split("\n")
+    return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+
+
+def _included(text: str, data: dict[str, Any], path: str, index: int, msg: str) -> Problem:
+    from .locate import Locator
+
+    err = {"type": "include", "loc": ("include", index), "msg": msg, "input": None}
+    return Locator(text, data).problem(path, err)
+
+
+def _long_number(text: str, path: str) -> Problem:
+    """Where the number too long to read is in *text*."""
+    limit = sys.get_int_max_str_digits()
+    found = re.search(rf"[0-9][0-9_]{{{limit},}}", text)
+    if found is None:  # not a number after all: say what tomli said
+        return Problem(path, 1, 1, "", "cannot read a value of this file")
+    lineno = text.count("\n", 0, found.start()) + 1
+    colno = found.start() - text.rfind("\n", 0, found.start())
+    digits = sum(c.isdigit() for c in found.group())
+    msg = f"a number {digits} digits long; the longest a deck can hold is {limit} digits"
+    return Problem(path, lineno, colno, "", msg)
 
 
 def _missing_files(source: Source, folder: Path) -> list[dict[str, Any]]:

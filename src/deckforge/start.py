@@ -40,11 +40,13 @@ class Topic:
 
 @dataclass
 class Outline:
-    """What was read: the deck's name, its topics, and the lines skipped on purpose."""
+    """What was read: the deck's name, its topics, the lines skipped on purpose, and what
+    is worth a look but no mistake (``warnings``: the site's card count disagreeing)."""
 
     name: str
     topics: list[Topic]
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def to_toml(self) -> str:
         """The outline as a ``cards.toml``, one card per ``[[cards]]`` table, bullets one a line."""
@@ -137,12 +139,13 @@ class _Reader:
             if not topic.bullets:
                 msg = f"topic {topic.title!r} has no bullets"
                 self.problems.append(Problem(self.path, topic.lineno, 1, "", msg))
-        if self.stated and self.stated[1] != len(self.topics):
-            msg = f"says Cards ({self.stated[1]}) but has {len(self.topics)} topics"
-            self.problems.append(Problem(self.path, self.stated[0], 1, "", msg))
+        warnings = []
+        if self.stated and self.stated[1] != len(self.topics):  # the site's line, not the user's
+            msg = f"says Cards ({self.stated[1]}) but has {len(self.topics)} topics; all are read"
+            warnings.append(Problem(self.path, self.stated[0], 1, "", msg))
         if self.problems or self.name is None:
             raise SourceError(self.problems)
-        return Outline(self.name, self.topics, self.skipped)
+        return Outline(self.name, self.topics, self.skipped, warnings)
 
 
 def init(folder: str | os.PathLike[str] = ".") -> list[Path]:
