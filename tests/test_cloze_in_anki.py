@@ -8,6 +8,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +71,40 @@ def test_any_bullet_renders_in_anki_as_typed(anki: Any, text: str) -> None:
 def test_text_with_newlines_shows_line_breaks(anki: Any) -> None:
     field = cloze.mark("first line\n1926", cloze.find("first line\n1926"), [1])
     assert field == "first line<br>{{c1::1926}}"
+
+
+MARKUP = [
+    "listen [sound:speech_1936.mp3] from 1936",
+    "[latex]\\alpha[/latex] was known by 1926",
+    "inline \\(x^2\\) and display \\[y\\] maths, 1905",
+    "[$]z[/$] and [$$]w[/$$] in 1910",
+    "[anki:tts lang=en_US]hello[/anki:tts] said in 1927",
+]
+
+
+def test_anki_markup_in_a_bullet_shows_as_typed(tmp_path: Path, collection: Any) -> None:
+    # sounds, LaTeX, MathJax and speech: Anki renders none of them from deckforge's text
+    source = deckforge.Source(
+        deck=deckforge.Deck(name="Markup"),
+        cards=[deckforge.Card(title="[sound:title.mp3] \\(t\\)", bullets=MARKUP)],
+    )
+    info = deckforge.export(source.deck, deckforge.transform(source), tmp_path / "m.apkg")
+    import_package(collection, info.path)
+    rendered = [
+        html_text
+        for card_id in collection.find_cards("")
+        for html_text in (
+            collection.get_card(card_id).question(),
+            collection.get_card(card_id).answer(),
+        )
+    ]
+    assert len(rendered) == 2 * (1 + len(MARKUP))
+    for html_text in rendered:
+        assert "[anki:play" not in html_text
+        assert "<img" not in html_text
+        assert "\\(" not in html_text  # nothing MathJax would read
+        assert "\\[" not in html_text
+    answers = " ".join(shown(r) for r in rendered[1::2] if '<div class="text">' in r)
+    for bullet in MARKUP:
+        assert bullet in answers
+    assert deckforge.verify(info.path).problems == []

@@ -157,6 +157,88 @@ def test_any_bytes_give_a_deck_or_located_errors(
         assert str(problem).startswith(problem.path)
 
 
+# Valid TOML with the wrong shapes: the keys of a source and odd ones, any TOML value under
+# them, long texts, big numbers and deep nesting.
+KEYS = st.sampled_from(
+    ["deck", "cards", "cloze", "include", "name", "title", "bullets", "tags", "id", "images",
+     "glossary", "term", "kind", "kinds", "ignore", "titles", "description", "x", "a.b", ""]
+)  # fmt: skip
+SCALARS = st.one_of(
+    TEXT,
+    st.text(min_size=5000, max_size=20000, alphabet="ab {}\\1926 "),
+    st.integers(-(10**300), 10**300),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.datetimes(),
+    st.dates(),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=30,
+)
+SHAPES = st.dictionaries(KEYS, VALUES, max_size=5) | st.builds(
+    lambda deck, cards, extra: {"deck": deck, "cards": cards, **extra},
+    st.dictionaries(KEYS, VALUES, max_size=3),
+    st.lists(st.dictionaries(KEYS, VALUES, max_size=4), max_size=3),
+    st.dictionaries(KEYS, VALUES, max_size=2),
+)
+
+# A valid source with one value replaced: near misses, and now and then a deck
+PLACES = [
+    ("deck",), ("deck", "name"), ("deck", "tags"), ("cards",), ("cards", 0), ("cards", 0, "title"),
+    ("cards", 0, "bullets"), ("cards", 0, "bullets", 0), ("cards", 0, "tags"), ("cards", 0, "id"),
+    ("cloze",), ("cloze", "glossary"), ("cloze", "glossary", 0), ("cloze", "kinds"), ("include",),
+]  # fmt: skip
+
+
+def _replaced(place: tuple[str | int, ...], value: object) -> dict[str, object]:
+    source: dict[str, Any] = {
+        "deck": {"name": "x", "tags": ["a"]},
+        "cards": [{"title": "t", "bullets": ["b 1926", "c"], "tags": ["u"], "id": "i"}],
+        "cloze": {"glossary": ["a", {"term": "b", "kind": "date"}], "kinds": ["date"]},
+    }
+    parent: Any = source
+    for part in place[:-1]:
+        parent = parent[part]
+    parent[place[-1]] = value
+    return source
+
+
+NEAR_MISSES = st.builds(_replaced, st.sampled_from(PLACES), VALUES)
+
+
+def _deep(depth: int) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=SHAPES | NEAR_MISSES | st.integers(1, 400).map(lambda n: {"deck": {"name": _deep(n)}}))
+def test_any_toml_of_any_shape_gives_a_deck_or_located_errors(
+    data: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import tomlkit
+
+    try:
+        text = tomlkit.dumps(data)
+    except (ValueError, TypeError, RecursionError):
+        assume(False)  # not expressible as TOML
+        return
+    path = tmp_path_factory.mktemp("src") / "cards.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        deckforge.load(path)
+    except SourceError as e:
+        problems = e.problems
+    else:
+        return
+    assert problems
+    assert all(p.path.endswith("cards.toml") and p.lineno >= 0 for p in problems)
+
+
 DELETIONS = st.lists(
     st.tuples(TEXT, st.integers(1, 500), st.sampled_from(["date", "treaty", ""])), max_size=3
 ).map(tuple)

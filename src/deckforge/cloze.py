@@ -677,15 +677,30 @@ def _overlaps(span: Span, blocked: list[tuple[int, int]]) -> bool:
     return any(span.end > start and span.start < end for start, end in blocked)
 
 
-_UNSAFE = re.compile(r"[&<>{}\n]")
-_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("{", "&#123;"), ("}", "&#125;"))
+_UNSAFE = re.compile(r"[&<>{}\[\\\n]")
+# "[" as an entity: Anki reads no [sound:...], [latex], [$], [anki:tts] in it
+_ENTITIES = (
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ("{", "&#123;"),
+    ("}", "&#125;"),
+    ("[", "&#91;"),
+)
+# MathJax's delimiters \( \) \[ \]: an empty element between the backslash and the bracket
+# keeps them apart, as MathJax reads a card's text
+_MATHJAX = re.compile(r"\\(?=[()\]]|&#91;)")
+_APART = "<span></span>"
 
 
 def escape(text: str) -> str:
-    """HTML for *text* that Anki shows as typed and never reads as cloze or template syntax."""
+    """HTML for *text* that Anki shows as typed and never reads as markup: not HTML, not cloze
+    or template syntax, not sounds, LaTeX, MathJax or speech."""
     for char, entity in _ENTITIES:  # "&" first; most texts hold none of these
         if char in text:
             text = text.replace(char, entity)
+    if "\\" in text:
+        text = _MATHJAX.sub(lambda m: "\\" + _APART, text)
     return text.replace("\n", "<br>") if "\n" in text else text
 
 
@@ -715,7 +730,7 @@ _MARKED = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 
 def unescape(html_text: str) -> str:
     """The text that :func:`escape` made *html_text* of."""
-    return html.unescape(html_text.replace("<br>", "\n"))
+    return html.unescape(html_text.replace("<br>", "\n").replace(_APART, ""))
 
 
 def unmark(field: str) -> tuple[str, list[tuple[str, int]]]:
