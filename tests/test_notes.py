@@ -7,7 +7,7 @@ import re
 import pytest
 
 import deckforge
-from deckforge import Card, ClozeOptions, Deck, Note, Source
+from deckforge import Card, ClozeOptions, Deck, Note, Source, transform
 
 from .conftest import SEED
 
@@ -28,10 +28,29 @@ def test_one_question_answer_note_per_card(seed_notes: list[Note]) -> None:
     assert first.fields[2:] == ("Stalin foreign policy", "")
 
 
-def test_repeated_titles_say_which_part(seed_notes: list[Note]) -> None:
+def test_repeated_titles_say_which_part_with_a_cue(seed_notes: list[Note]) -> None:
+    # "part 2 of 3" alone gives no hint which facts to recall: the first words of each part do
     china = [n for n in seed_notes if n.kind == "qa" and n.fields[0] == "china 1924-29"]
     assert [n.fields[2] for n in china] == [
-        f"Stalin foreign policy · part {i} of 3" for i in (1, 2, 3)
+        "Stalin foreign policy · part 1 of 3: policy was linked…",
+        "Stalin foreign policy · part 2 of 3: trotsky support CCP…",
+        "Stalin foreign policy · part 3 of 3: the alliance failed…",
+    ]
+
+
+def test_a_prompt_is_the_cue_of_its_card() -> None:
+    source = Source(
+        deck=Deck(name="D"),
+        cards=[
+            Card(title="china", bullets=["a b c d", "e"], prompt="the <GMD> alliance"),
+            Card(title="china", bullets=["f g"]),
+            Card(title="japan", bullets=["h"], prompt="1931"),
+        ],
+    )
+    assert [n.fields[2] for n in transform(source) if n.kind == "qa"] == [
+        "D · part 1 of 2: the &lt;GMD&gt; alliance",
+        "D · part 2 of 2: f g",
+        "D · 1931",
     ]
 
 

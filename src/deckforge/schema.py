@@ -158,6 +158,11 @@ class Card(_Model):
     images: tuple[Text, ...] = Field(
         (), description="Image files shown with the card's notes, relative to this file's folder."
     )
+    prompt: Text | None = Field(
+        None,
+        description="Optional; a cue shown on the front, e.g. which part of a topic this card is "
+        "(by default a card that shares its title shows the first words of its first bullet).",
+    )
 
     @field_validator("bullets")
     @classmethod
