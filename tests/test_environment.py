@@ -136,3 +136,67 @@ def test_includes_that_include_repeat_or_are_the_file_itself(tmp_path: Path) -> 
         "_c.toml:3:1: an included file holds [cloze] settings only, not 'cards'",
         "deck.toml:1:56: include[4]: a file cannot include itself",
     ]
+
+
+def test_a_file_name_an_ascii_locale_cannot_decode_builds_as_in_utf8(tmp_path: Path) -> None:
+    # the package's name is ASCII; the file's own name is not: it keys the same notes
+    (tmp_path / "ок.toml").write_text(DECK.format(name="Stalin"), encoding="utf-8")
+    c_locale = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    result = deckforge_process(["build", "ок.toml"], tmp_path, c_locale)
+    assert result.returncode == 0, result.stderr
+    assert deckforge_process(["build", "ок.toml"], tmp_path).stdout.endswith(
+        "0 added, 0 updated, 2 unchanged, 0 removed\n"
+    )
+    verified = deckforge_process(["verify", "dist/stalin.apkg"], tmp_path, c_locale)
+    assert verified.returncode == 0, verified.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:" + "9" * 5000,
+        "http://127.0.0.1:abc",
+        "http://[::1",
+        "http://exa mple",
+        "ftp://x",
+    ],
+)
+def test_an_ankiconnect_address_that_is_no_url_is_refused(url: str, seed_copy: Path) -> None:
+    result = CliRunner().invoke(cli, ["sync", str(seed_copy), "--ankiconnect", url, "--dry-run"])
+    assert result.exit_code == 2
+    assert "Invalid value for --ankiconnect" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_json_stays_json_whatever_the_output_encoding(tmp_path: Path) -> None:
+    (tmp_path / "cards.toml").write_text(DECK.format(name="Україна 🇺🇦 𝔘"), encoding="utf-8")
+    result = deckforge_process(["preview", "--json"], tmp_path, {"PYTHONIOENCODING": "latin-1"})
+    assert result.returncode == 0, result.stderr
+    import json
+
+    notes = json.loads(result.stdout)
+    assert notes[0]["fields"]["Context"] == "Україна 🇺🇦 𝔘"
+
+
+def test_a_dumb_terminal_gets_no_colours(seed_copy: Path) -> None:
+    result = CliRunner().invoke(cli, ["preview", str(seed_copy)], color=True, env={"TERM": "dumb"})
+    assert "\x1b[" not in result.stdout
+
+
+def test_a_huge_card_count_in_an_outline_is_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("deck\nCards (" + "9" * 5000 + ")\n• t\n  • b\n")
+    with pytest.raises(deckforge.SourceError, match="cannot place"):
+        deckforge.import_outline(tmp_path / "notes.txt", None)
+
+
+def test_a_deck_description_shows_as_typed(tmp_path: Path, collection: object) -> None:
+    from .conftest import import_package
+
+    source = deckforge.loads(
+        '[deck]\nname = "D"\ndescription = "<b>x</b> [sound:d.mp3] & more"\n'
+        '[[cards]]\ntitle = "t"\nbullets = ["b"]\n'
+    )
+    info = deckforge.export(source.deck, deckforge.transform(source), tmp_path / "d.apkg")
+    import_package(collection, info.path)
+    deck = collection.decks.by_name("D")  # type: ignore[attr-defined]
+    assert deck["desc"] == "&lt;b&gt;x&lt;/b&gt; &#91;sound:d.mp3] &amp; more"

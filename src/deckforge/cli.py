@@ -44,7 +44,7 @@ def _reported() -> Iterator[None]:
 def cli(ctx: click.Context) -> None:
     """Turn study notes in cards.toml into an Anki deck."""
     # colours on a terminal, unless NO_COLOR says none; FORCE_COLOR asks for them anywhere
-    if os.environ.get("NO_COLOR"):
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         ctx.color = False
     elif os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
         ctx.color = True
@@ -80,7 +80,7 @@ def build(
     with _reported(), _progress("Packaging", hidden=quiet or as_json) as progress:
         results = deckforge.build_all(sources or DEFAULT, out_dir, bundle=bundle, progress=progress)
     if as_json:
-        click.echo(json.dumps([_result_json(r) for r in results], indent=2, ensure_ascii=False))
+        click.echo(_json([_result_json(r) for r in results]))
     elif not quiet:
         for result in results:
             click.echo(result.summary())
@@ -150,7 +150,7 @@ def preview(sources: tuple[Path, ...], out_dir: Path, bundle: str | None, as_jso
         planned = deckforge.diff_all(sources or DEFAULT, out_dir, bundle=bundle)
     if as_json:
         notes = [_note_json(n, c.title(n)) for c in planned.values() for n in c.notes]
-        click.echo(json.dumps(notes, indent=2, ensure_ascii=False))
+        click.echo(_json(notes))
         return
     for changes in planned.values():
         for note in changes.notes:
@@ -290,13 +290,13 @@ def sync(
         url = deckforge.ANKICONNECT
     elif url is not None and "://" not in url:
         url = f"http://{url}"  # 127.0.0.1:8765, as people write it
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{url}: not an http:// URL", param_hint="--ankiconnect")
+    if url is not None:
+        _check_url(url)
     into = str(collection) if url is None else url
     with _reported():
         result = deckforge.sync(sources or DEFAULT, into, options, dry_run=dry_run, out_dir=out_dir)
     if as_json:
-        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        click.echo(_json(result.as_json()))
     else:
         click.echo("\n".join(result.report()))
     if result.left_alone:
@@ -382,6 +382,28 @@ def verify(package: Path) -> None:
         click.echo(f"{package}: {problem}", err=True)
     if report.problems:
         raise SystemExit(1)
+
+
+def _json(data: object) -> str:
+    """*data* as JSON: as typed where the output is UTF-8, else every character escaped
+    (valid JSON, whatever the output's encoding can hold)."""
+    utf8 = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") == "utf8"
+    return json.dumps(data, indent=2, ensure_ascii=not utf8)
+
+
+def _check_url(url: str) -> None:
+    """Refuse an AnkiConnect address that is no http:// URL of a host and, if any, a port."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is no number raises
+    except ValueError:
+        raise click.BadParameter(
+            f"{url}: not a URL with a host and a port", param_hint="--ankiconnect"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise click.BadParameter(f"{url}: not an http:// URL of a host", param_hint="--ankiconnect")
 
 
 def main() -> None:

@@ -88,7 +88,8 @@ def fields_hash(fields: Iterable[str]) -> str:
 VERSION = 2
 
 
-Deletion = tuple[str, Annotated[int, Field(ge=1)], Kind | Literal[""]]  # text, number, kind
+# text, number (c1 to c9999: far more than a bullet holds), kind
+Deletion = tuple[str, Annotated[int, Field(ge=1, le=9999)], Kind | Literal[""]]
 
 
 class LockedNote(NamedTuple):
@@ -145,8 +146,10 @@ def lock_path(source: str | os.PathLike[str]) -> Path:
 
 def default_key(deck: str, source: str | os.PathLike[str]) -> str:
     """The key of a deck's first lock: its name and its file's, so that two files of one deck
-    name (``week1.toml`` and ``week2.toml``, both "History") never share a GUID."""
-    return f"{deck}/{Path(source).stem}"
+    name (``week1.toml`` and ``week2.toml``, both "History") never share a GUID. The file's
+    name is read as UTF-8 from its bytes: the same key whatever the locale decoded it as."""
+    stem = os.fsencode(Path(source).stem).decode("utf-8", "replace")
+    return f"{deck}/{stem}"
 
 
 _NOTES = TypeAdapter(list[LockedNote])

@@ -154,6 +154,8 @@ class Locator:
                 header = node.named_children[0]
                 segments = self._key(header)
                 table = (*self._resolve(segments[:-1], arrays), segments[-1])
+                for end in range(1, len(table)):  # "[clozee.x]" writes the table "clozee"
+                    self.keys.setdefault(table[:end], self._pos(node))
                 if node.type == "table_array_element":
                     arrays[table] = arrays.get(table, 0) + 1
                     self.keys.setdefault(table, self._pos(node))  # the array, at its first

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .cloze import escape
 from .errors import PackageError
 from .files import scratch, write_all
 from .identity import Built, build_time, state
@@ -234,7 +235,8 @@ def card_count(notes: Iterable[Note]) -> int:
 def _deck_json(deck: Deck) -> object:
     import genanki
 
-    return genanki.Deck(deck_id_for(deck.name), deck.name, deck.description).to_json()
+    # the description as typed: Anki shows it as HTML
+    return genanki.Deck(deck_id_for(deck.name), deck.name, escape(deck.description)).to_json()
 
 
 def _col_json(

@@ -71,6 +71,12 @@ def _valid_tag(value: str) -> str:
             "tag '{tag}' holds the control character U+{code}; remove it",
             {"tag": value.encode("unicode_escape").decode(), "code": f"{ord(bad.group()):04X}"},
         )
+    if "::" in value and not all(value.split("::")):
+        raise PydanticCustomError(
+            "empty_part",
+            "tag '{tag}' has an empty part between '::' (Anki would name it 'blank')",
+            {"tag": value},
+        )
     if _SPACE.search(value):
         # Anki separates tags with spaces; a space would silently split one tag into two.
         raise PydanticCustomError(
@@ -84,7 +90,7 @@ def _valid_tag(value: str) -> str:
 def _deck_name(value: str) -> str:
     # a name is text on one line; "::" separates its parts, and Anki names an empty part
     # "blank" ("::Lead" becomes "blank::Lead")
-    if (bad := re.search(r"[\t\n]", value)) is not None:
+    if (bad := re.search(r"[\t\n\x85\u2028\u2029]", value)) is not None:
         raise PydanticCustomError(
             "control_character",
             "holds the control character U+{code}; a deck name is one line of text",
@@ -95,6 +101,23 @@ def _deck_name(value: str) -> str:
             "empty_part",
             "'{name}' has an empty part between '::' (Anki would name it 'blank')",
             {"name": value},
+        )
+    if value.strip().casefold() == "default":
+        raise PydanticCustomError(
+            "default_deck",
+            "'{name}' is the name of Anki's own first deck: Anki would put these notes in "
+            "'Default_'; give the deck a name of its own",
+            {"name": value},
+        )
+    return value
+
+
+def _description(value: str) -> str:
+    if (bad := CONTROL.search(value)) is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "holds the control character U+{code}; remove it",
+            {"code": f"{ord(bad.group()):04X}"},
         )
     return value
 
@@ -134,7 +157,9 @@ class Deck(_Model):
     """The ``[deck]`` table: the Anki deck every note goes into."""
 
     name: DeckName = Field(description='The deck\'s name in Anki; "Parent::Child" makes a subdeck.')
-    description: str = Field("", description="Shown on the deck's overview screen in Anki.")
+    description: Annotated[str, AfterValidator(_description)] = Field(
+        "", description="Shown on the deck's overview screen in Anki, as typed."
+    )
     tags: tuple[Tag, ...] = Field(
         (), description='Tags added to every note of the deck (no spaces; "::" for a hierarchy).'
     )

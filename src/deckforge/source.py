@@ -143,7 +143,7 @@ def _read(path: str) -> str:
             return _decode(f.read(), path)
     except FileNotFoundError as e:
         msg = f"cannot read file: {e.strerror}"
-        if path.endswith(".toml"):
+        if Path(path).name == "cards.toml":  # the deck not started yet (else, a typo)
             msg += " (start a deck with `deckforge init`, or `deckforge import outline NOTES`)"
         raise SourceError([Problem(path, 0, 0, "", msg)]) from None
     except OSError as e:
@@ -187,22 +187,65 @@ def _syntax(text: str, path: str, e: tomli.TOMLDecodeError) -> Problem:
     from .locate import Locator
 
     locator = Locator(text)
-    lineno, colno, msg = e.lineno, e.colno, e.msg
-    if msg == "Cannot overwrite a value" or msg.startswith("Cannot declare"):
-        repeated = [r for r in locator.repeated if r[2][0] <= lineno]
-        if repeated:  # the key, or the table, written again
-            path_of, (first, _), (lineno, colno) = repeated[0]
-            msg = f"{path_of[-1]!r} is set twice (first at line {first})"
-    elif msg == "Unclosed array":  # where the comma or the "]" should have been
-        at = len(text[: e.pos].rstrip())
-        lineno = text.count("\n", 0, at) + 1
-        colno = at - text.rfind("\n", 0, at)
-        msg = "a ',' between two values, or the ']' that closes the array, is missing here"
-    elif msg.startswith("Illegal character '\\n'") and any(q in _line(text, lineno) for q in "\"'"):
-        msg = "this string is not closed: add its closing quote at the end of the line"
+    lineno, colno, msg = _reworded(text, e, locator.repeated)
+    if lineno > text.count("\n") + (not text.endswith("\n")):  # after the end of the file
+        lineno, colno = _position(text, len(text.rstrip()))
     if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.split("\n")):
         msg += " (git left conflict markers in the file: resolve the conflict first)"
     return Problem(path, lineno, colno, locator.section_at(lineno - 1), msg)
+
+
+def _reworded(
+    text: str, e: tomli.TOMLDecodeError, repeated: list[tuple[Any, Any, tuple[int, int]]]
+) -> tuple[int, int, str]:
+    """Where tomli's mistake is, and what it means: (line, column, message)."""
+    msg, at = e.msg, text[e.pos : e.pos + 1]
+    if msg == "Cannot overwrite a value" or msg.startswith("Cannot declare"):
+        for path_of, (first, _), (lineno, colno) in repeated[:1]:  # written again
+            hint = "; write [[cards]], in double brackets, above each card"
+            said = f"{path_of[-1]!r} is set twice (first at line {first})"
+            return lineno, colno, said + (hint if path_of == ("cards",) else "")
+    if msg.startswith("Cannot mutate immutable namespace"):
+        msg = "this table was given its value above, where it was written whole"
+        return (
+            e.lineno,
+            e.colno,
+            msg + ("; write every card as a [[cards]] table" * ("('cards',)" in e.msg)),
+        )
+    if msg == "Unclosed array":  # where the comma or the "]" should have been
+        msg = "a ',' between two values, or the ']' that closes the array, is missing here"
+        return (*_position(text, len(text[: e.pos].rstrip())), msg)
+    if msg in ("Unterminated string", 'Expected "\'"') or (
+        msg.startswith("Illegal character '\\n'") and any(q in _line(text, e.lineno) for q in "\"'")
+    ):
+        return (*_opening_quote(text, e), "this string is not closed: add its closing quote")
+    if msg == "Invalid value" and at and at in "“”‘’":
+        return (
+            e.lineno,
+            e.colno,
+            "curly quotes: a string is written between straight quotes, \" or '",
+        )
+    if msg == "Invalid value" and at.isalpha():
+        return e.lineno, e.colno, 'a text must be in quotes: "like this"'
+    if msg == "Invalid hex value" or msg.startswith("Unescaped"):
+        msg += " (a backslash starts an escape in \"...\": write \\\\ for one, or use '...')"
+    return e.lineno, e.colno, msg
+
+
+def _opening_quote(text: str, e: tomli.TOMLDecodeError) -> tuple[int, int]:
+    """Where the string that is not closed at *e* opens."""
+    if e.msg == "Unterminated string":  # multi-line
+        opening = max(text.rfind('"""', 0, e.pos), text.rfind("'''", 0, e.pos))
+    else:
+        line_start = text.rfind("\n", 0, max(e.pos - 1, 0)) + 1
+        quotes = [text.find(q, line_start, e.pos) for q in "\"'"]
+        opening = min((q for q in quotes if q >= 0), default=e.pos)
+    return _position(text, max(opening, 0))
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """The line and column of character *offset* of *text*."""
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
 def _line(text: str, lineno: int) -> str:

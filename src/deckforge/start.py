@@ -24,7 +24,7 @@ from .source import dumps
 
 _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-])[ \t]+(?P<text>.*?)\s*$")
 _HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
-_COUNT = re.compile(r"^\s*cards\s*\((?P<count>\d+)\)\s*$", re.IGNORECASE)
+_COUNT = re.compile(r"^\s*cards\s*\((?P<count>\d{1,9})\)\s*$", re.IGNORECASE)
 # Lines that flashcard sites put around a copied deck; skipped, and said so.
 SITE_CHROME = frozenset({"see similar decks"})
 
