@@ -2,9 +2,12 @@
 an outline (a flashcard site's export, or Markdown) written as one (``deckforge import outline``).
 
 Accepted: a first line naming the deck (plain, or a ``#`` heading), an optional ``Cards (N)``
-line, then topics with their facts, either as bullets (``•``, ``-``, ``*``, ``◦``) with the facts
-indented deeper than the topics, or as ``##`` headings with bullets under them. Every line is
-placed or reported: nothing is dropped silently.
+line, then topics with their facts, either as bullets (``•``, ``-``, ``*``, ``◦``, or numbered,
+``1.``) with the facts indented deeper than the topics, or as ``##`` headings with bullets under
+them. A bullet deeper than a fact is a sub-point of it, kept in the fact on a line of its own;
+a line that is no bullet, at least as deep as the facts, is a fact wrapped onto it. Text is kept
+as written, Markdown emphasis included. Every line is placed or reported: nothing is dropped
+silently.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ from .marks import escape
 from .schema import CONTROL, Card, Deck, Source, json_schema
 from .source import dumps
 
-_BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-])[ \t]+(?P<text>.*?)\s*$")
+# a bullet, or an item of a numbered list ("1.", "2)")
+_BULLET = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-]|[0-9]{1,3}[.)])[ \t]+(?P<text>.*?)\s*$"
+)
+# how a sub-point of a fact is written into the fact, on a line of its own
+SUB_POINT = "\n– "
 _HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+(?P<text>.*?)[ \t#]*$")
 _COUNT = re.compile(r"^\s*cards\s*\((?P<count>\d{1,9})\)\s*$", re.IGNORECASE)
 # Lines that flashcard sites put around a copied deck; skipped, and said so.
@@ -103,7 +111,7 @@ class _Reader:
             self.bullet(lineno, line, _width(line), bullet.group("text"))
         elif line.strip().casefold() in SITE_CHROME:
             self.skipped.append((lineno, line.strip()))
-        elif self.topics and self.topics[-1].bullets and _width(line) > (self.fact_indent or 0):
+        elif self.topics and self.topics[-1].bullets and _width(line) >= (self.fact_indent or 0):
             self.topics[-1].bullets[-1] += " " + line.strip()  # a long fact wrapped in two
         else:
             self.problem(lineno, line, f"cannot place {line.strip()!r}: not a topic or a bullet")
@@ -125,8 +133,8 @@ class _Reader:
                 self.problem(lineno, line, "repeats a bullet of the same topic word for word")
             self.topics[-1].bullets.append(text)
             self.fact_indent = width
-        elif width > self.fact_indent:
-            self.problem(lineno, line, "nested deeper than a fact: a card has one level of bullets")
+        elif width > self.fact_indent:  # a sub-point: kept with its fact, a line of its own
+            self.topics[-1].bullets[-1] += SUB_POINT + text
         else:
             self.problem(lineno, line, "indented as neither a topic nor a fact")
 
