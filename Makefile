@@ -3,16 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: deck test bench clean
+# the tests of `preview --html` load the page in Debian's chromium (root, or sudo, installs it)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: deck test bench clean browser
 
 deck: $(VENV)/.installed
 	$(BIN)/deckforge build cards.toml --out-dir dist
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+browser:
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y -q chromium \
+		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py

@@ -141,11 +141,38 @@ def diff(sources: tuple[Path, ...], out_dir: Path, bundle: str | None) -> None:
 @OUT_DIR
 @BUNDLE
 @click.option("--json", "as_json", is_flag=True, help="Print the notes as JSON, for scripts.")
-def preview(sources: tuple[Path, ...], out_dir: Path, bundle: str | None, as_json: bool) -> None:
+@click.option(
+    "--html", "as_html", is_flag=True, help="Write every card, as Anki shows it, to one page."
+)
+@click.option(
+    "--page",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("preview.html"),
+    show_default=True,
+    help="The page --html writes.",
+)
+@click.option("--open", "open_page", is_flag=True, help="Open the --html page in the browser.")
+def preview(
+    sources: tuple[Path, ...],
+    out_dir: Path,
+    bundle: str | None,
+    as_json: bool,
+    as_html: bool,
+    page: Path,
+    open_page: bool,
+) -> None:
     """Show the notes building each SOURCE (default: cards.toml) would write.
 
-    Deletions are shown in brackets, each kind in its own colour on a terminal.
+    Deletions are shown in brackets, each kind in its own colour on a terminal. With --html,
+    the cards as Anki will show them, on one page that holds everything it shows.
     """
+    if as_html:
+        with _reported():
+            deckforge.preview_page(sources or DEFAULT, out_dir, bundle=bundle, to=page)
+        click.echo(f"wrote {page}")
+        if open_page:
+            click.launch(str(page))
+        return
     with _reported():
         planned = deckforge.diff_all(sources or DEFAULT, out_dir, bundle=bundle)
     if as_json:

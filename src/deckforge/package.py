@@ -89,6 +89,11 @@ _CLOZE_FRONT = """\
 <div class="text">{{cloze:Text}}</div>"""
 _QA_BACK += "\n" + _IMAGES
 _CLOZE_BACK = _CLOZE_FRONT + "\n" + _IMAGES
+# each note type's front and back templates, by the kind of note
+TEMPLATES: dict[NoteKind, tuple[str, str]] = {
+    "qa": (_QA_FRONT, _QA_BACK),
+    "cloze": (_CLOZE_FRONT, _CLOZE_BACK),
+}
 
 
 def deck_id_for(name: str) -> int:
@@ -113,14 +118,16 @@ def _models() -> dict[str, Any]:
             QA_MODEL_ID,
             "deckforge Q/A",
             fields=[{"name": name} for name in QA_FIELDS],
-            templates=[{"name": "Q/A", "qfmt": _QA_FRONT, "afmt": _QA_BACK}],
+            templates=[{"name": "Q/A", "qfmt": TEMPLATES["qa"][0], "afmt": TEMPLATES["qa"][1]}],
             css=CSS,
         ),
         "cloze": genanki.Model(
             CLOZE_MODEL_ID,
             "deckforge Cloze",
             fields=[{"name": name} for name in CLOZE_FIELDS],
-            templates=[{"name": "Cloze", "qfmt": _CLOZE_FRONT, "afmt": _CLOZE_BACK}],
+            templates=[
+                {"name": "Cloze", "qfmt": TEMPLATES["cloze"][0], "afmt": TEMPLATES["cloze"][1]}
+            ],
             css=CSS,
             model_type=genanki.Model.CLOZE,
         ),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import files, package
-from .errors import DeckforgeError
+from .errors import DeckforgeError, PackageError
 from .identity import (
     Changes,
     build_time,
@@ -127,11 +127,45 @@ def diff_all(
 ) -> dict[Path, Changes]:
     """:func:`diff` for every source named by *paths* (files, or folders of them), built as
     :func:`build_all` would build them."""
-    sources = load_all(paths)
+    return _diff_all(load_all(paths), Path(out_dir), bundle)
+
+
+def _diff_all(
+    sources: dict[Path, Source], out_dir: Path, bundle: str | None
+) -> dict[Path, Changes]:
     locks = {path: lock_path(path) for path in sources}
     with _gc_paused():
-        packages = _packages(sources, Path(out_dir), bundle)
-        return _plan_all(sources, locks, packages, Path(out_dir))
+        packages = _packages(sources, out_dir, bundle)
+        return _plan_all(sources, locks, packages, out_dir)
+
+
+def preview_page(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str] = "dist",
+    *,
+    bundle: str | None = None,
+    to: str | os.PathLike[str] | None = None,
+) -> str:
+    """One self-contained HTML page with every card that building the sources named by *paths*
+    would make, front and back, as Anki will show them (see :mod:`deckforge.pages`); written
+    to the file *to* as well, when given."""
+    from .pages import PAGE_START, page
+
+    sources = load_all(paths)
+    planned = _diff_all(sources, Path(out_dir), bundle)
+    media = {
+        name: file
+        for path, changes in planned.items()
+        for name, file in media_files(sources[path], path, changes.lock.key).items()
+    }
+    decks = [(sources[path].deck.name, changes.notes) for path, changes in planned.items()]
+    html = page(decks, media)
+    if to is not None:
+        target = Path(to)
+        if target.exists() and not target.read_bytes().startswith(PAGE_START.encode()):
+            raise PackageError(f"{target} exists and is no page deckforge wrote: not replaced")
+        files.write_bytes(target, html.encode("utf-8"))
+    return html
 
 
 def plan(sources: Mapping[Path, Source], out_dir: Path) -> dict[Path, Changes]:
