@@ -334,6 +334,14 @@ def test_scanning_texts_together_finds_what_scanning_each_finds(texts: list[str]
     assert cloze.find_all(texts) == [cloze.find(text) for text in texts]
 
 
+def test_scanning_the_whole_corpus_together_finds_what_scanning_each_bullet_finds() -> None:
+    # no rule looks across one bullet into the next: counts beside dates, assemblies, names
+    from .cloze_scores import corpus_files, labelled_bullets
+
+    texts = [text for path in corpus_files() for text, _ in labelled_bullets(path)]
+    assert cloze.find_all(texts) == [cloze.find(text) for text in texts]
+
+
 def test_a_date_word_at_the_start_of_a_bullet_scanned_with_others() -> None:
     texts = ["finland gave up 10% of territory", "sep 1939: G invaded P", "may 1940 came"]
     assert [

@@ -218,9 +218,17 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
         return None  # "the treaty", "a harsh treaty", "a trade agreement": nothing names it
     elif _a_kind_of(text, lo, names[-1][0]):
         return None  # "a 10-year non-aggression pact": one of a kind, not one by name
-    elif lower.startswith("convention") and _MEETING.search(text, lo, end + _LOOK_BACK):
+    elif lower.startswith("convention") and _MEETING.search(
+        text, lo, min(end + _LOOK_BACK, _end_of_text(text, end))
+    ):
         return None  # "the Hartford Convention met": an assembly
     return Span(names[-1][0] if names else start, end, "treaty")
+
+
+def _end_of_text(text: str, at: int) -> int:
+    """Where the text that *at* is in ends, among texts joined by ``_SEPARATOR``."""
+    end = text.find(_SEPARATOR, at)
+    return len(text) if end < 0 else end
 
 
 def _a_kind_of(text: str, lo: int, start: int) -> bool:
