@@ -151,11 +151,10 @@ def transform(
         title, bullets = card.title, facts[first : first + len(card.bullets)]
         number = seen[title] = seen.get(title, 0) + 1
         context = deck_name
-        if parts[title] > 1:  # which part: its own prompt, or how its first bullet starts
-            cue = card.prompt or _first_words(bullets[0])
-            context += f" · part {number} of {parts[title]}: {cloze.escape(cue)}"
-        elif card.prompt:
-            context += f" · {cloze.escape(card.prompt)}"
+        if parts[title] > 1:
+            context += f" · part {number} of {parts[title]}"
+        if card.prompt:  # which part it is, in words the student can answer from
+            context += f"{':' if parts[title] > 1 else ' ·'} {cloze.escape(card.prompt)}"
         tags = (*dict.fromkeys((*deck.tags, *card.tags, topic_tag(title))), _QA_TAG)
         images = "".join(
             f'<img src="{html.escape(media[image] if media else media_name(key, image))}">'
@@ -189,18 +188,6 @@ def transform(
                 )
             )
     return notes
-
-
-_CUE_WORDS = 3  # enough to tell the parts apart, too few to give a fact away
-
-
-def _first_words(text: str) -> str:
-    """The start of *text*, as a cue to which part of a topic a card is: "trotsky support
-    CCP…"."""
-    words = text.split()
-    if len(words) <= _CUE_WORDS:
-        return text.strip()
-    return " ".join(words[:_CUE_WORDS]).rstrip(",;:-–—") + "…"
 
 
 def facts_field(escaped: Sequence[str]) -> str:

@@ -186,7 +186,7 @@ class Card(_Model):
     prompt: Text | None = Field(
         None,
         description="Optional; a cue shown on the front, e.g. which part of a topic this card is "
-        "(by default a card that shares its title shows the first words of its first bullet).",
+        '(a card that shares its title shows "part 2 of 3: <prompt>").',
     )
 
     @field_validator("bullets")
