@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import deckforge
+from deckforge.cloze import unescape
 from deckforge.notes import read_fields
 
 from .conftest import import_package
@@ -125,7 +126,9 @@ class Student:
         note = card.note()
         if "Text" not in note:
             return f"the facts of note {note.guid}"
-        hidden = [a for n, a in _DELETION.findall(note["Text"]) if int(n) == card.ord + 1]
+        hidden = [
+            unescape(a) for n, a in _DELETION.findall(note["Text"]) if int(n) == card.ord + 1
+        ]  # as text: formatting (Markdown) aside
         return " / ".join(hidden)  # empty: the card asks for nothing
 
     def check(self, result: deckforge.BuildResult | deckforge.SyncResult, others: int = 0) -> None:

@@ -20,6 +20,7 @@ from deckforge.cli import cli
 
 from .conftest import DATA, SEED, import_package
 from .test_decks import PNG
+from .test_formats import MARKDOWN
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
 # A script the test puts into a copy of the page: what the browser shows of each side, and any
@@ -96,7 +97,8 @@ def anki_text(rendered: str) -> str:
 
 @pytest.fixture
 def deck(tmp_path: Path) -> Path:
-    """The repository's deck, and one with an image, marks, markup and one card per bullet."""
+    """The repository's deck, and decks with an image, marks, markup, one card per bullet and
+    Markdown."""
     folder = tmp_path / "decks"
     folder.mkdir()
     shutil.copy(SEED, folder / "seed.toml")
@@ -109,6 +111,7 @@ def deck(tmp_path: Path) -> Path:
         + 'bullets = ["from 1939 to 1945, the treaty of berlin and \\\\(x\\\\) <b>", "b"]\n',
         encoding="utf-8",
     )
+    (folder / "weimar.toml").write_text(MARKDOWN, encoding="utf-8")  # formatted
     return folder
 
 

@@ -718,27 +718,51 @@ def escape_all(texts: Sequence[str]) -> list[str]:
     return escaped if len(escaped) == len(texts) else [escape(text) for text in texts]
 
 
-def mark(text: str, spans: Sequence[Span], numbers: Sequence[int]) -> str:
+Formatted = Sequence[tuple[int, int, str, str]]  # (start, end, opening tag, closing tag)
+
+
+def mark(text: str, spans: Sequence[Span], numbers: Sequence[int], formats: Formatted = ()) -> str:
     """The cloze field for *text*: each of *spans* a deletion of the card its number names,
-    ``{{c1::...}}``, ``{{c2::...}}`` (the same number twice: one card hides both)."""
+    ``{{c1::...}}``, ``{{c2::...}}`` (the same number twice: one card hides both), and each of
+    *formats* (see formats.py) its text between its tags. A deletion and a format nest: one
+    holds the other, or they are apart."""
     quote = escape if _UNSAFE.search(text) else str  # most texts have nothing to escape
+    # every tag, in the order written: at one place, what closes before what opens, the inner
+    # closing first and the outer opening first (a format outside a deletion of its extent:
+    # the answer is the text alone)
+    tags = [
+        tag
+        for number, span in zip(numbers, spans, strict=True)
+        for tag in (
+            (span.start, 1, -span.end, 1, f"{{{{c{number}::"),
+            (span.end, 0, -span.start, 0, "}}"),
+        )
+    ]
+    tags += [
+        tag
+        for start, end, opening, closing in formats
+        for tag in ((start, 1, -end, 0, opening), (end, 0, -start, 1, closing))
+    ]
     out: list[str] = []
-    pos = 0
-    for number, span in zip(numbers, spans, strict=True):
+    pos = depth = 0  # depth: the deletions open here
+    for at, opens, _, _, tag in sorted(tags) if formats else tags:  # spans come in order
+        piece = quote(text[pos:at])
         # "::" inside a deletion would start a hint; an entity keeps it literal.
-        answer = quote(text[span.start : span.end]).replace(":", "&#58;")
-        out += [quote(text[pos : span.start]), f"{{{{c{number}::{answer}}}}}"]
-        pos = span.end
+        out += [piece.replace(":", "&#58;") if depth else piece, tag]
+        depth += (1 if opens else -1) * tag.startswith(("{{", "}}"))
+        pos = at
     out.append(quote(text[pos:]))
     return "".join(out)
 
 
+_TAG = re.compile(r"<[^>]*>")
 _MARKED = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 
 
 def unescape(html_text: str) -> str:
     """The text that :func:`escape` made *html_text* of."""
-    return html.unescape(html_text.replace("<br>", "\n").replace(_APART, ""))
+    # no tag but deckforge's own: line breaks, formatting (Markdown), <span></span>
+    return html.unescape(_TAG.sub("", html_text.replace("<br>", "\n")))
 
 
 def unmark(field: str) -> tuple[str, list[tuple[str, int]]]:

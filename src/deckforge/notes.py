@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Literal, NamedTuple, get_args
 
-from . import cloze, marks
+from . import cloze, formats, marks
 from .schema import Kind, Source
 
 NoteKind = Literal["qa", "cloze"]
@@ -53,6 +53,7 @@ class Note(NamedTuple):
     mod: int = 0  # seconds; 0 until identity or the package stamps it
     spans: tuple[cloze.Span, ...] = ()
     numbers: tuple[int, ...] = ()
+    formats: tuple[formats.Format, ...] = ()  # of a note written in Markdown: its formatting
 
     def stamped(self, guid: str, mod: int, numbers: tuple[int, ...] | None = None) -> Note:
         """This note with its identity in Anki: its GUID, modification time and, for a cloze
@@ -60,9 +61,9 @@ class Note(NamedTuple):
         if numbers is None or numbers == self.numbers:
             fields, numbers = self.fields, self.numbers
         else:
-            fields = (cloze.mark(self.text, self.spans, numbers), *self.fields[1:])
+            fields = (cloze.mark(self.text, self.spans, numbers, self.formats), *self.fields[1:])
         kind, card, text, tags, spans = self.kind, self.card, self.text, self.tags, self.spans
-        return Note(kind, card, text, fields, tags, guid, mod, spans, numbers)
+        return Note(kind, card, text, fields, tags, guid, mod, spans, numbers, self.formats)
 
     @property
     def ords(self) -> list[int]:
@@ -124,21 +125,12 @@ def transform(
     """
     deck, options, cards = source.deck, source.cloze, source.cards
     key = deck.name if key is None else key
-    # each bullet as the student reads it, and the deletions its author marked
-    read = [marks.read(bullet) for card in cards for bullet in card.bullets]
-    facts = [text for text, _ in read]
-    scanned = read
-    if options.titles:  # each card's title (read as written) before its bullets
-        pieces = iter(read)
-        scanned = [
-            piece
-            for card in cards
-            for piece in ((card.title, ()), *itertools.islice(pieces, len(card.bullets)))
-        ]
-    # the texts of the whole deck scanned, and escaped, at once: much faster than one by one
-    found = iter(cloze.find_all([t for t, _ in scanned], options, [m for _, m in scanned]))
-    escaped = cloze.escape_all(facts)
-    titles = cloze.escape_all([card.title for card in cards])
+    bullets_read, titles_read, scanned, escaped, titles = _texts(source)
+    facts = [text for _, text, _, _ in bullets_read]
+    # the texts of the whole deck scanned at once: much faster than one by one
+    found = iter(
+        cloze.find_all([t for _, t, _, _ in scanned], options, [m for *_, m, _ in scanned])
+    )
     single = options.cards == "single"
     deck_name = cloze.escape(deck.name)
     parts = Counter(card.title for card in cards)
@@ -148,7 +140,8 @@ def transform(
     first = 0
     scan = iter(scanned)
     for index, card in enumerate(cards):
-        title, bullets = card.title, facts[first : first + len(card.bullets)]
+        title, bullets = titles_read[index][1], facts[first : first + len(card.bullets)]
+        written = [source for source, *_ in bullets_read[first : first + len(card.bullets)]]
         number = seen[title] = seen.get(title, 0) + 1
         context = deck_name
         if parts[title] > 1:
@@ -161,7 +154,7 @@ def transform(
             for image in card.images
         )
         first += len(bullets)
-        content = ("id", card.id) if card.id else (title, *sorted(bullets))
+        content = ("id", card.id) if card.id else (card.title, *sorted(written))
         # positional, as Note's fields go (kind, card, text, fields, tags, guid, mod, spans,
         # numbers): this runs for every note of the deck
         fields = (
@@ -173,21 +166,68 @@ def transform(
         guid = guid_for("qa", key, *content)
         notes.append(Note("qa", index, "\n".join((title, *bullets)), fields, tags, guid))
         for _ in range(len(bullets) + options.titles):
-            (text, _), spans = next(scan), next(found)
+            (source_text, text, _, formatted), spans = next(scan), next(found)
+            if formatted:  # a deletion never cuts through formatting
+                spans = formats.fit(spans, formatted, lambda s, a, b: cloze.Span(a, b, s.kind))
             if not spans:
                 continue
-            repeat = repeats[text] = repeats.get(text, 0) + 1
+            repeat = repeats[source_text] = repeats.get(source_text, 0) + 1
             numbers = (1,) * len(spans) if single else tuple(range(1, len(spans) + 1))
-            fields = (cloze.mark(text, spans, numbers), titles[index], deck_name, images)
+            fields = (cloze.mark(text, spans, numbers, formatted), titles[index], deck_name, images)
             kinds = _KIND_TAGS[frozenset([span.kind for span in spans])]
-            guid = guid_for("cloze", key, text, str(repeat))
+            guid = guid_for("cloze", key, source_text, str(repeat))
             deletions = tuple(spans)
             notes.append(
                 Note(
-                    "cloze", index, text, fields, (*tags[:-1], *kinds), guid, 0, deletions, numbers
+                    "cloze",
+                    index,
+                    text,
+                    fields,
+                    (*tags[:-1], *kinds),
+                    guid,
+                    0,
+                    deletions,
+                    numbers,
+                    formatted,
                 )
             )
     return notes
+
+
+Read = tuple[str, str, tuple[tuple[int, int], ...], tuple["formats.Format", ...]]
+
+
+def _texts(source: Source) -> tuple[list[Read], list[Read], list[Read], list[str], list[str]]:
+    """Each bullet and title of *source* read (see :func:`_read`), those the cloze engine
+    scans in the order it scans them, and the bullets' and titles' HTML."""
+    deck, cards = source.deck, source.cards
+    bullets = [_read(bullet, deck.format) for card in cards for bullet in card.bullets]
+    titles = [_read(card.title, deck.format, marked=False) for card in cards]
+    scanned = bullets
+    if source.cloze.titles:  # each card's title before its bullets
+        pieces = iter(bullets)
+        scanned = [
+            piece
+            for card, title in zip(cards, titles, strict=True)
+            for piece in (title, *itertools.islice(pieces, len(card.bullets)))
+        ]
+    if deck.format == "plain":  # escaped all at once: much faster than one by one
+        bullets_html = cloze.escape_all([text for _, text, _, _ in bullets])
+        titles_html = cloze.escape_all([card.title for card in cards])
+    else:
+        bullets_html = [cloze.mark(text, (), (), f) for _, text, _, f in bullets]
+        titles_html = [cloze.mark(text, (), (), f) for _, text, _, f in titles]
+    return bullets, titles, scanned, bullets_html, titles_html
+
+
+def _read(text: str, format: str, *, marked: bool = True) -> Read:
+    """A title or bullet (with its marks read, when *marked*), as the student reads it, the
+    deletions its author marked, and its formatting: (source, text, marked, formats)."""
+    source, spans = marks.read(text) if marked else (text, ())
+    if format == "plain":
+        return source, source, spans, ()
+    plain, spans, formatted = formats.read(source, spans)
+    return source, plain, spans, formatted
 
 
 def facts_field(escaped: Sequence[str]) -> str:

@@ -163,6 +163,11 @@ class Deck(_Model):
     tags: tuple[Tag, ...] = Field(
         (), description='Tags added to every note of the deck (no spaces; "::" for a hierarchy).'
     )
+    format: Literal["plain", "markdown"] = Field(
+        "plain",
+        description='"plain": titles and bullets shown as typed; "markdown": *emphasis*, '
+        "**strong**, `code`, [links](https://...) and ~~strikethrough~~ shown formatted.",
+    )
 
 
 class Card(_Model):
