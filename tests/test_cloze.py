@@ -149,6 +149,12 @@ def test_finds_dates_and_treaties(text: str, expected: list[tuple[str, str]]) ->
         ("goya's 'the third of may 1808'", ["third of may 1808"]),
         # a year beside a plural noun is a year when the text is about that time
         ("1945 Soviets took Berlin", ["1945"]),
+        ("1945 soviets took berlin", ["1945"]),
+        ("1848 revolutions swept europe", ["1848"]),
+        (
+            "the twenty-seventh of september 1939; losses were c. 5000",
+            ["twenty-seventh of september 1939"],
+        ),
         (
             "Treaty of Versailles 1919 imposed reparations; Geneva Protocol 1925 banned gas",
             ["1919", "1925"],

@@ -92,6 +92,18 @@ def test_cli_reports_bad_outline_lines(tmp_path: Path, monkeypatch: pytest.Monke
     )
 
 
+def test_a_dotted_date_is_no_numbered_item_and_a_numbered_deck_name_is_a_name() -> None:
+    result = start.parse(
+        "1. Weltkrieg\n- Revolution\n    - Ausrufung der Republik am\n"
+        "      9. November 1918 durch Scheidemann\n    - 2. the second fact\n"
+    )
+    assert result.name == "1. Weltkrieg"
+    assert result.topics[0].bullets == [
+        "Ausrufung der Republik am 9. November 1918 durch Scheidemann",
+        "2. the second fact",
+    ]
+
+
 def test_a_card_count_that_disagrees_is_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

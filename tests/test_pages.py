@@ -152,6 +152,10 @@ def test_the_command_writes_the_page_and_never_over_another_file(
     again = runner.invoke(cli, ["preview", "--html", "seed.toml"])  # its own page: replaced
     assert again.exit_code == 0
     before = (deck / "seed.toml").read_bytes()
+    both = runner.invoke(cli, ["preview", "--html", "--json", "seed.toml"])
+    assert (both.exit_code, "not both" in both.stderr) == (2, True)
+    alone = runner.invoke(cli, ["preview", "--page", "x.html", "seed.toml"])
+    assert (alone.exit_code, "go with --html" in alone.stderr) == (2, True)
     refused = runner.invoke(cli, ["preview", "--html", "--page", "seed.toml", "seed.toml"])
     assert refused.exit_code == 1
     assert refused.stderr == "seed.toml exists and is no page deckforge wrote: not replaced\n"

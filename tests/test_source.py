@@ -139,3 +139,11 @@ def test_an_oversized_source_is_refused_before_it_is_read(tmp_path: Path) -> Non
         f"{big}: is 50.0 MiB; deckforge reads sources of up to 32 MiB "
         "(split the deck into several files)\n"
     )
+
+
+def test_a_prompt_reads_back_as_written() -> None:
+    source = deckforge.Source(
+        deck=deckforge.Deck(name="D"),
+        cards=[deckforge.Card(title="t", bullets=["b"], prompt="the <GMD> alliance")],
+    )
+    assert deckforge.loads(deckforge.dumps(source)) == source

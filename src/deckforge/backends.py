@@ -96,6 +96,19 @@ def opened(into: str | os.PathLike[str]) -> Iterator[Anki]:
         direct.close()
 
 
+def check_url(url: str) -> None:
+    """Refuse an AnkiConnect address that is no http:// URL of a host (and, if any, a port)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is no number raises
+    except ValueError:
+        raise DeckforgeError(f"{url}: not a URL with a host and a port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise DeckforgeError(f"{url}: not an http:// URL of a host")
+
+
 # -- the collection file --------------------------------------------------------------------
 
 
@@ -231,6 +244,7 @@ class AnkiConnect:
 
     def __init__(self, url: str, folder: Path) -> None:
         """*folder*: where the decks are exported, for the time of the sync."""
+        check_url(url)
         self.url, self.folder = url, folder
         self.exports: dict[Path, str] = {}  # the decks exported, by their files
         version = self.call("version")

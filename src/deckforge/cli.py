@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import gc
 import io
 import json
@@ -147,9 +148,7 @@ def diff(sources: tuple[Path, ...], out_dir: Path, bundle: str | None) -> None:
 @click.option(
     "--page",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("preview.html"),
-    show_default=True,
-    help="The page --html writes.",
+    help="The page --html writes (default: preview.html).",
 )
 @click.option("--open", "open_page", is_flag=True, help="Open the --html page in the browser.")
 def preview(
@@ -158,7 +157,7 @@ def preview(
     bundle: str | None,
     as_json: bool,
     as_html: bool,
-    page: Path,
+    page: Path | None,
     open_page: bool,
 ) -> None:
     """Show the notes building each SOURCE (default: cards.toml) would write.
@@ -166,7 +165,12 @@ def preview(
     Deletions are shown in brackets, each kind in its own colour on a terminal. With --html,
     the cards as Anki will show them, on one page that holds everything it shows.
     """
+    if as_json and as_html:
+        raise click.UsageError("give --json or --html, not both")
+    if not as_html and (page is not None or open_page):
+        raise click.UsageError("--page and --open go with --html")
     if as_html:
+        page = page or Path("preview.html")
         with _reported():
             deckforge.preview_page(sources or DEFAULT, out_dir, bundle=bundle, to=page)
         click.echo(f"wrote {page}")
@@ -317,8 +321,8 @@ def sync(
         url = deckforge.ANKICONNECT
     elif url is not None and "://" not in url:
         url = f"http://{url}"  # 127.0.0.1:8765, as people write it
-    if url is not None:
-        _check_url(url)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{url}: not an http:// URL", param_hint="--ankiconnect")
     into = str(collection) if url is None else url
     with _reported():
         result = deckforge.sync(sources or DEFAULT, into, options, dry_run=dry_run, out_dir=out_dir)
@@ -418,21 +422,6 @@ def _json(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=not utf8)
 
 
-def _check_url(url: str) -> None:
-    """Refuse an AnkiConnect address that is no http:// URL of a host and, if any, a port."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - a port that is no number raises
-    except ValueError:
-        raise click.BadParameter(
-            f"{url}: not a URL with a host and a port", param_hint="--ankiconnect"
-        ) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise click.BadParameter(f"{url}: not an http:// URL of a host", param_hint="--ankiconnect")
-
-
 def main() -> None:
     """Entry point of the console script and ``python -m deckforge``."""
     # One short run that makes a million objects on a large deck and no reference cycles: the
@@ -446,6 +435,8 @@ def main() -> None:
     try:
         cli(prog_name="deckforge")
     except OSError as e:  # the output itself cannot be written: a full disk, say
+        writing = e.errno in (errno.ENOSPC, errno.EPIPE, errno.EBADF)
         with suppress(OSError):
-            print(f"deckforge: cannot write the output: {e.strerror or e}", file=sys.stderr)
+            said = f"cannot write the output: {e.strerror}" if writing else e.strerror or e
+            print(f"deckforge: {said}", file=sys.stderr)
         raise SystemExit(1) from None

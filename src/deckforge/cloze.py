@@ -80,7 +80,7 @@ _POINT = (
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"
     rf"|{_DAY_IN_WORDS}\s+of\s+{_MONTH}(?:,?\s+{_YEAR})?"
     rf"|(?:{_MONTH}|{_SEASON})\s+(?:of\s+)?{_YEAR}"
-    rf"|(?:c\.|ca\.?|circa)\s?(?:{_ANCIENT}|[0-9]{{3,4}}\b)"
+    rf"|(?:c\.|ca\.?|circa)\s?(?:{_ANCIENT}|(?:{_YEAR}|[0-9]{{3}})\b)"
     rf"|{_ANCIENT}"
     rf"|{_DAY}\s+(?:of\s+)?(?:{_MONTH_AFTER_DAY}|{_REPUBLICAN})(?!\w)"
     rf"|{_MONTH_NAME}\s+{_DAY}\b"
@@ -419,8 +419,8 @@ _NUMBERS = re.compile(r"(?:(?:c\.|ca\.?|circa)\s?)?[0-9]+(?:\s*[-–—]\s*[0-9]
 _DATES = re.compile(rf"{_DIGITS_OF_A_DATE}(?:{_BETWEEN}|(?P<date>{_DATE}))", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 # The date words a date can start with lie within this many characters of its first digit:
-# up to three of them, "between september of 1939" being the longest.
-_DIGIT_WITHIN = 24
+# up to four of them, "the twenty-seventh of september 1939" being the longest.
+_DIGIT_WITHIN = 34
 _OPENING = "([{\"'“‘"
 # Words a date can start with before its first digit.
 _DATE_WORDS = frozenset(
@@ -510,7 +510,7 @@ def _named_after_a_month(text: str, date: re.Match[str]) -> bool:
 def _words_before(text: str, lo: int, at: int) -> list[int]:
     """Where each of the date words just before *at* (and after *lo*) starts."""
     starts: list[int] = []
-    for token in reversed(text[lo:at].split()[-3:]):
+    for token in reversed(text[lo:at].split()[-4:]):
         if not _is_date_word(token):
             break
         at = text.rfind(token, lo, at)
@@ -560,9 +560,11 @@ _NEAR = 50  # years
 
 
 def _may_be_count(text: str, m: re.Match[str]) -> bool:
-    """A number read as a year (or "c. 1300") that reads as a count too: after "about" or
-    "only" ("about 1100 came"), or before a plural noun ("listed 1022 stars", "c. 3000 ottoman
-    prisoners") or "were" ("only 1200 were admitted")."""
+    """A number read as a year (or "c. 1300") that reads as a count too: after "only" or
+    "nearly" ("only 1200 came"), after "about" or "c." when "of" or a plural noun follows
+    ("about 1100 of them", "c. 3000 ottoman prisoners"), before "were" ("1500 Germans were
+    killed"), or before a plural noun unless it opens its bullet ("listed 1022 stars", but
+    "1848 revolutions swept europe")."""
     number = _NUMBER.fullmatch(m.group())
     if number is None:
         return False
@@ -575,10 +577,12 @@ def _may_be_count(text: str, m: re.Match[str]) -> bool:
         counted = _COUNTED_AFTER.match(text, m.end())
         return counted is not None and (counted.group(1) or "").lower() not in _NOT_PLURAL
     plural = _PLURAL_AFTER.match(text, m.end())
+    opening = not text[text.rfind(_SEPARATOR, 0, m.start()) + 1 : m.start()].strip(_MARKS + " ")
     return (
         plural is not None
         and plural.group(1).lower() not in _NOT_PLURAL
         and before not in _YEAR_CONTEXT
+        and not opening  # "1945 soviets took berlin": a bullet that opens with a year
     )
 
 
@@ -756,7 +760,8 @@ def mark(text: str, spans: Sequence[Span], numbers: Sequence[int], formats: Form
 
 
 _TAG = re.compile(r"<[^>]*>")
-_MARKED = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
+# a deletion as Anki's cloze syntax writes it: its number and its text
+DELETION = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 
 
 def unescape(html_text: str) -> str:
@@ -770,7 +775,7 @@ def unmark(field: str) -> tuple[str, list[tuple[str, int]]]:
     pieces: list[str] = []
     deletions: list[tuple[str, int]] = []
     pos = 0
-    for m in _MARKED.finditer(field):
+    for m in DELETION.finditer(field):
         answer = unescape(m.group(2))
         pieces += [unescape(field[pos : m.start()]), answer]
         deletions.append((answer, int(m.group(1))))

@@ -240,7 +240,9 @@ class Locator:
         return self.where(tables[-1]) if tables else ""
 
     def problem(self, path: str, err: Mapping[str, Any]) -> Problem:
-        loc: Loc = tuple(part for part in err["loc"] if part not in CASES)
+        loc: Loc = tuple(err["loc"])
+        if loc[:2] == ("cloze", "glossary") and len(loc) > 3 and loc[3] in CASES:
+            loc = loc[:3] + loc[4:]  # the case of a glossary entry: a string or a table
         err = {**err, "loc": loc}
         kind = err["type"]
         parent, siblings = self._parent(loc)

@@ -15,12 +15,11 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .cloze import unescape
+from .cloze import DELETION, unescape
 from .notes import Note
 from .package import CSS, TEMPLATES
 
-_FIELD = re.compile(r"\{\{([#/]?)([^{}]+)\}\}")
-_DELETION = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
+_FIELD = re.compile(r"\{\{([^{}#/][^{}]*)\}\}")
 _IMAGE = re.compile(r'<img src="([^"]+)">')
 
 
@@ -42,7 +41,7 @@ def _render(template: str, fields: Mapping[str, str], ordinal: int, *, question:
         template = re.sub(pattern, shown, template, flags=re.DOTALL)
 
     def field(m: re.Match[str]) -> str:
-        name = m.group(2)
+        name = m.group(1)
         if name.startswith("cloze:"):
             return _cloze(fields[name.removeprefix("cloze:")], ordinal + 1, question=question)
         return fields[name]
@@ -51,15 +50,18 @@ def _render(template: str, fields: Mapping[str, str], ordinal: int, *, question:
 
 
 def _cloze(text: str, number: int, *, question: bool) -> str:
-    def deletion(m: re.Match[str]) -> str:
-        answer = m.group(2)
-        if int(m.group(1)) != number:
-            return answer
+    def deletion(m: re.Match[str]) -> str:  # in the markup Anki writes
+        answer, ordinal = m.group(2), m.group(1)
+        if int(ordinal) != number:
+            return f'<span class="cloze-inactive" data-ordinal="{ordinal}">{answer}</span>'
         if question:
-            return f'<span class="cloze" data-cloze="{html.escape(answer)}">[...]</span>'
-        return f'<span class="cloze">{answer}</span>'
+            hidden = html.escape(answer)
+            return (
+                f'<span class="cloze" data-cloze="{hidden}" data-ordinal="{ordinal}">[...]</span>'
+            )
+        return f'<span class="cloze" data-ordinal="{ordinal}">{answer}</span>'
 
-    return _DELETION.sub(deletion, text)
+    return DELETION.sub(deletion, text)
 
 
 def page(decks: Sequence[tuple[str, Sequence[Note]]], media: Mapping[str, Path]) -> str:

@@ -162,7 +162,11 @@ def preview_page(
     html = page(decks, media)
     if to is not None:
         target = Path(to)
-        if target.exists() and not target.read_bytes().startswith(PAGE_START.encode()):
+        try:
+            ours = not target.exists() or target.read_bytes().startswith(PAGE_START.encode())
+        except OSError as e:
+            raise PackageError(f"cannot read {target}: {e.strerror or e}") from None
+        if not ours:
             raise PackageError(f"{target} exists and is no page deckforge wrote: not replaced")
         files.write_bytes(target, html.encode("utf-8"))
     return html

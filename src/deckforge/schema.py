@@ -34,6 +34,28 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s")
 
 
+def _no_control(value: str, pattern: re.Pattern[str] = CONTROL, what: str = "") -> None:
+    """Refuse *value* if *pattern* finds a control character in it (*what* names the value,
+    as in "tag 'a\\x07b'")."""
+    if (bad := pattern.search(value)) is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "{what}holds the control character U+{code}; remove it",
+            {"what": what, "code": f"{ord(bad.group()):04X}"},
+        )
+
+
+def _no_empty_part(value: str, what: str) -> None:
+    """Refuse a deck name or tag with an empty part between "::": Anki names it "blank"
+    ("::Lead" becomes "blank::Lead")."""
+    if "::" in value and not all(part.strip() for part in value.split("::")):
+        raise PydanticCustomError(
+            "empty_part",
+            "{what} has an empty part between '::' (Anki would name it 'blank')",
+            {"what": what},
+        )
+
+
 def _not_blank(value: str) -> str:
     if not value or value.isspace():
         raise PydanticCustomError("blank", "must not be empty")
@@ -46,13 +68,8 @@ def _not_blank(value: str) -> str:
     # Tab and newline are text; other control characters are invisible, and U+001F would
     # split the note's fields in Anki's database.
     plain = value.isascii() and value.isprintable()  # most text, and much faster to check
-    bad = None if plain else CONTROL.search(value)
-    if bad is not None:
-        raise PydanticCustomError(
-            "control_character",
-            "holds the control character U+{code}; remove it",
-            {"code": f"{ord(bad.group()):04X}"},
-        )
+    if not plain:
+        _no_control(value)
     return value if plain else _composed(value)
 
 
@@ -65,18 +82,9 @@ def _composed(value: str) -> str:
 def _valid_tag(value: str) -> str:
     if not value:
         raise PydanticCustomError("blank", "must not be empty")
-    if (bad := CONTROL.search(value)) is not None:  # Anki would silently strip it
-        raise PydanticCustomError(
-            "control_character",
-            "tag '{tag}' holds the control character U+{code}; remove it",
-            {"tag": value.encode("unicode_escape").decode(), "code": f"{ord(bad.group()):04X}"},
-        )
-    if "::" in value and not all(value.split("::")):
-        raise PydanticCustomError(
-            "empty_part",
-            "tag '{tag}' has an empty part between '::' (Anki would name it 'blank')",
-            {"tag": value},
-        )
+    what = f"tag '{value.encode('unicode_escape').decode()}' "
+    _no_control(value, what=what)  # Anki would silently strip it
+    _no_empty_part(value, what.strip())
     if _SPACE.search(value):
         # Anki separates tags with spaces; a space would silently split one tag into two.
         raise PydanticCustomError(
@@ -87,21 +95,13 @@ def _valid_tag(value: str) -> str:
     return value if value.isascii() else _composed(value)
 
 
+# a deck name is one line of text: tab, line ends and line separators are control characters
+_LINE_BREAKING = re.compile(r"[\t\n\x85\u2028\u2029]")
+
+
 def _deck_name(value: str) -> str:
-    # a name is text on one line; "::" separates its parts, and Anki names an empty part
-    # "blank" ("::Lead" becomes "blank::Lead")
-    if (bad := re.search(r"[\t\n\x85\u2028\u2029]", value)) is not None:
-        raise PydanticCustomError(
-            "control_character",
-            "holds the control character U+{code}; a deck name is one line of text",
-            {"code": f"{ord(bad.group()):04X}"},
-        )
-    if any(not part.strip() for part in value.split("::")) and value.strip():
-        raise PydanticCustomError(
-            "empty_part",
-            "'{name}' has an empty part between '::' (Anki would name it 'blank')",
-            {"name": value},
-        )
+    _no_control(value, _LINE_BREAKING)
+    _no_empty_part(value, f"'{value}'")
     if value.strip().casefold() == "default":
         raise PydanticCustomError(
             "default_deck",
@@ -113,12 +113,7 @@ def _deck_name(value: str) -> str:
 
 
 def _description(value: str) -> str:
-    if (bad := CONTROL.search(value)) is not None:
-        raise PydanticCustomError(
-            "control_character",
-            "holds the control character U+{code}; remove it",
-            {"code": f"{ord(bad.group()):04X}"},
-        )
+    _no_control(value)
     return value
 
 

@@ -99,6 +99,8 @@ def dumps(source: Source, comment: str | None = None) -> str:
     for card in source.cards:
         table = tomlkit.table()
         table.update({k: v for k, v in (("id", card.id), ("title", card.title)) if v is not None})
+        if card.prompt is not None:
+            table["prompt"] = card.prompt
         table["bullets"] = tomlkit.array().multiline(True)
         table["bullets"].extend(card.bullets)
         table.update({k: list(v) for k, v in (("tags", card.tags), ("images", card.images)) if v})
@@ -200,18 +202,14 @@ def _reworded(
 ) -> tuple[int, int, str]:
     """Where tomli's mistake is, and what it means: (line, column, message)."""
     msg, at = e.msg, text[e.pos : e.pos + 1]
-    if msg == "Cannot overwrite a value" or msg.startswith("Cannot declare"):
-        for path_of, (first, _), (lineno, colno) in repeated[:1]:  # written again
-            hint = "; write [[cards]], in double brackets, above each card"
-            said = f"{path_of[-1]!r} is set twice (first at line {first})"
-            return lineno, colno, said + (hint if path_of == ("cards",) else "")
-    if msg.startswith("Cannot mutate immutable namespace"):
-        msg = "this table was given its value above, where it was written whole"
-        return (
-            e.lineno,
-            e.colno,
-            msg + ("; write every card as a [[cards]] table" * ("('cards',)" in e.msg)),
-        )
+    cards_hint = "; write [[cards]], in double brackets, above each card"
+    if (msg == "Cannot overwrite a value" or msg.startswith("Cannot declare")) and repeated:
+        path_of, (first, _), (lineno, colno) = repeated[0]  # written again
+        said = f"{path_of[-1]!r} is set twice (first at line {first})"
+        return lineno, colno, said + (cards_hint if path_of == ("cards",) else "")
+    if msg.startswith("Cannot mutate immutable namespace"):  # "cards = []", then [[cards]]
+        said = "this table was given its value above, where it was written whole"
+        return e.lineno, e.colno, said + (cards_hint if "('cards',)" in msg else "")
     if msg == "Unclosed array":  # where the comma or the "]" should have been
         msg = "a ',' between two values, or the ']' that closes the array, is missing here"
         return (*_position(text, len(text[: e.pos].rstrip())), msg)
@@ -236,11 +234,22 @@ def _opening_quote(text: str, e: tomli.TOMLDecodeError) -> tuple[int, int]:
     """Where the string that is not closed at *e* opens."""
     if e.msg == "Unterminated string":  # multi-line
         opening = max(text.rfind('"""', 0, e.pos), text.rfind("'''", 0, e.pos))
-    else:
-        line_start = text.rfind("\n", 0, max(e.pos - 1, 0)) + 1
-        quotes = [text.find(q, line_start, e.pos) for q in "\"'"]
-        opening = min((q for q in quotes if q >= 0), default=e.pos)
-    return _position(text, max(opening, 0))
+        return _position(text, max(opening, 0))
+    start = text.rfind("\n", 0, max(e.pos - 1, 0)) + 1  # the line it is on
+    end = text.find("\n", start) % (len(text) + 1)
+    opening, quote, at = start, "", start
+    while at < end:  # the quotes of the line, in pairs: the one left open
+        char = text[at]
+        if not quote and char in "\"'":
+            opening, quote = at, char
+        elif not quote and char == "#":
+            break
+        elif quote == '"' and char == "\\":
+            at += 1  # an escaped character
+        elif char == quote:
+            quote = ""
+        at += 1
+    return _position(text, opening)
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -264,13 +273,11 @@ def _long_number(text: str, path: str) -> Problem:
     """Where the number too long to read is in *text*."""
     limit = sys.get_int_max_str_digits()
     found = re.search(rf"[0-9][0-9_]{{{limit},}}", text)
-    if found is None:  # not a number after all: say what tomli said
+    if found is None:  # no such number to be found
         return Problem(path, 1, 1, "", "cannot read a value of this file")
-    lineno = text.count("\n", 0, found.start()) + 1
-    colno = found.start() - text.rfind("\n", 0, found.start())
     digits = sum(c.isdigit() for c in found.group())
     msg = f"a number {digits} digits long; the longest a deck can hold is {limit} digits"
-    return Problem(path, lineno, colno, "", msg)
+    return Problem(path, *_position(text, found.start()), "", msg)
 
 
 def _missing_files(source: Source, folder: Path) -> list[dict[str, Any]]:

@@ -26,8 +26,10 @@ from .schema import CONTROL, Card, Deck, Source, json_schema
 from .source import dumps
 
 # a bullet, or an item of a numbered list ("1.", "2)")
+_MONTH = "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"  # "9. November 1918": a date
 _BULLET = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-]|[0-9]{1,3}[.)])[ \t]+(?P<text>.*?)\s*$"
+    rf"^(?P<indent>[ \t]*)(?P<marker>[•◦‣▪·*+-]|[0-9]{{1,3}}[.)](?![ \t]+{_MONTH}\w*\b))"
+    r"[ \t]+(?P<text>.*?)\s*$"
 )
 # how a sub-point of a fact is written into the fact, on a line of its own
 SUB_POINT = "\n– "
@@ -98,7 +100,7 @@ class _Reader:
         heading, bullet, count = _HEADING.match(line), _BULLET.match(line), _COUNT.match(line)
         if self.name is None:
             self.name = heading.group("text") if heading else line.strip()
-            if bullet and not heading:
+            if bullet and not heading and not bullet.group("marker")[0].isdigit():
                 self.problem(lineno, line, "the first line must name the deck, not be a bullet")
         elif count:
             self.stated = (lineno, int(count.group("count")))
