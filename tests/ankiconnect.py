@@ -193,6 +193,13 @@ def modelFieldRemove(col: Any, modelName: str, fieldName: str) -> None:
 
 
 @action
+def updateModelStyling(col: Any, model: dict[str, Any]) -> None:
+    notetype = _model(col, model["name"])
+    notetype["css"] = model["css"]
+    col.models.update_dict(notetype)
+
+
+@action
 def findNotes(col: Any, query: str | None = None) -> list[int]:
     return [int(n) for n in col.find_notes(query)] if query is not None else []
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 import deckforge
 from deckforge import Card, Deck, PackageError, Source
 
-from .conftest import SEED, import_package, package_entries
+from .conftest import DATA, SEED, UPDATE_GOLDEN, import_package, package_entries
 
 
 @pytest.fixture
@@ -106,3 +108,19 @@ def test_unwritable_output_is_a_package_error(tmp_path: Path) -> None:
     source = Source(deck=Deck(name="x"), cards=[Card(title="t", bullets=["b"])])
     with pytest.raises(PackageError, match=r"cannot write .*file/x\.apkg"):
         deckforge.export(source.deck, deckforge.transform(source), blocker / "x.apkg")
+
+
+def test_the_repository_deck_builds_to_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no new option used, a deck builds byte for byte as it did (the package's hash is a
+    golden file: refreshed deliberately, when the package should change)."""
+    shutil.copy(SEED, tmp_path / "cards.toml")
+    shutil.copy(SEED.with_suffix(".lock"), tmp_path / "cards.lock")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    result = deckforge.build(tmp_path / "cards.toml", tmp_path / "dist")
+    digest = hashlib.sha256(result.package.path.read_bytes()).hexdigest()
+    golden = DATA / "seed.apkg.sha256"
+    if UPDATE_GOLDEN:
+        golden.write_text(digest + "\n", encoding="utf-8")
+    assert digest + "\n" == golden.read_text(encoding="utf-8")

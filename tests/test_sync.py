@@ -25,7 +25,7 @@ from .student import DECK, Syncing
 pytest.importorskip("anki")
 
 WRITES = {"importPackage", "changeDeck", "deleteNotes", "addTags", "modelFieldRename",
-          "modelFieldAdd", "modelFieldRemove"}  # fmt: skip
+          "modelFieldAdd", "modelFieldRemove", "updateModelStyling"}  # fmt: skip
 
 
 @pytest.fixture(params=["collection", "ankiconnect"])

@@ -67,6 +67,9 @@ class Anki(Protocol):
     def set_fields(self, model: int, names: Sequence[str]) -> None:
         """Rename, add or remove fields of the note type *model* until they are *names*."""
 
+    def set_style(self, css: str) -> None:
+        """Give deckforge's note types in the collection the CSS *css*."""
+
     def backup(self, folder: Path) -> str | None:
         """Back the collection up (into *folder*, for a backend that keeps no backups of its
         own); say where (None: there was nothing to back up)."""
@@ -197,6 +200,12 @@ class Direct:
             models.add_field(notetype, models.new_field(name))
         models.update_dict(notetype)
 
+    def set_style(self, css: str) -> None:
+        for model in MODELS:
+            if (notetype := self.col.models.get(model)) is not None:  # type: ignore[arg-type]
+                notetype["css"] = css
+                self.col.models.update_dict(notetype)
+
     def backup(self, folder: Path) -> str | None:
         # where Anki keeps a profile's backups: beside its collection
         kept = self.path.parent / "backups"
@@ -324,6 +333,10 @@ class AnkiConnect:
             self.call("modelFieldRemove", modelName=name, fieldName=old)
         for new in names[len(have) :]:
             self.call("modelFieldAdd", modelName=name, fieldName=new)
+
+    def set_style(self, css: str) -> None:
+        for name in self._names().values():
+            self.call("updateModelStyling", model={"name": name, "css": css})
 
     def backup(self, folder: Path) -> str | None:
         """The exports of the decks touched, kept in *folder* (a folder for each sync); None

@@ -71,9 +71,12 @@ def build_time() -> int:
     return int(epoch)
 
 
-def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
-    """Hash of everything Anki stores for a note: a changed hash means a changed note."""
-    data = "\x1e".join((kind, "\x1f".join(fields), " ".join(tags))).encode("utf-8")
+def content_hash(kind: str, fields: Iterable[str], tags: Iterable[str], style: str = "") -> str:
+    """Hash of everything Anki stores for a note: a changed hash means a changed note. *style*
+    (the hash of a deck's own CSS, "" for deckforge's) is part of how it shows: a note of a
+    restyled deck is newer, so that an import puts the new style in place."""
+    parts = (kind, "\x1f".join(fields), " ".join(tags), *((style,) if style else ()))
+    data = "\x1e".join(parts).encode("utf-8")
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
@@ -137,6 +140,7 @@ class Lock:
     key: str
     notes: tuple[LockedNote, ...] = ()
     merged: int = 0
+    style: tuple[str, int] | None = None  # a deck's own CSS: its hash, and when it changed
 
 
 def lock_path(source: str | os.PathLike[str]) -> Path:
@@ -203,7 +207,21 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
     for note in notes:  # a note on both sides of a conflict: both, as one
         other = by_guid.get(note.guid)
         by_guid[note.guid] = note if other is None else _merge(note, other)
-    return Lock(deck, key or default_key(deck, name), tuple(by_guid.values()), merged)
+    style = header.get("style")
+    valid = isinstance(style, list) and len(style) == 2 and isinstance(style[0], str)
+    styled = (style[0], style[1]) if valid and isinstance(style[1], int) else None  # type: ignore[index]
+    return Lock(deck, key or default_key(deck, name), tuple(by_guid.values()), merged, styled)
+
+
+def _styled(lock: Lock | None, style: str, now: int) -> tuple[str, int] | None:
+    """The lock's record of a deck's own CSS (hashed as *style*, "" for none): its hash, and
+    when it last changed, the ``mod`` of the note types in Anki."""
+    if not style:
+        return None
+    before = lock.style if lock else None
+    if before and before[0] == style:
+        return before
+    return style, max(now, before[1] + 1) if before else now
 
 
 def _merge(a: LockedNote, b: LockedNote) -> LockedNote:
@@ -265,7 +283,11 @@ def dump_lock(lock: Lock) -> Iterator[str]:
     """The lock file, in pieces: a line naming the deck, then a line per note, in the order of
     their GUIDs (edits to different notes on two branches of a repository seldom touch
     neighbouring lines, so git merges them)."""
-    yield f'{{"deckforge": {VERSION}, "deck": {_quote(lock.deck)}, "key": {_quote(lock.key)}}}\n'
+    style = f', "style": [{_quote(lock.style[0])}, {lock.style[1]}]' if lock.style else ""
+    yield (
+        f'{{"deckforge": {VERSION}, "deck": {_quote(lock.deck)}, "key": {_quote(lock.key)}'
+        f"{style}}}\n"
+    )
     for n in sorted(lock.notes):  # by GUID, their first field: no two are the same
         # what json.dumps(..., ensure_ascii=False) writes, field by field
         line = (
@@ -736,13 +758,14 @@ def _unique(guid: str, taken: set[str]) -> str:
 
 
 def reconcile(
-    notes: Sequence[Note], lock: Lock | None, source: Source, key: str, now: int
+    notes: Sequence[Note], lock: Lock | None, source: Source, key: str, now: int, style: str = ""
 ) -> Changes:
     """Give the *notes* of *source* the GUIDs, deletion numbers and ``mod`` times that make a
     re-import update them in place; *key* goes into the new lock.
 
     *now* stamps new and changed notes, and a changed note is stamped later than its locked
-    time in any case.
+    time in any case. *style* is the hash of the deck's own CSS ("" for none): with a new
+    one, every note is changed.
     """
     card_ids = [card.id for card in source.cards]
     deck = source.deck.name
@@ -764,11 +787,11 @@ def reconcile(
         cloze, gone, cards = _deletions_of(note, old) if note.spans else ((), (), ())
         if old is None:
             new = note.stamped(_unique(note.guid, taken), now, cards)
-            digest = content_hash(new.kind, new.fields, new.tags)
+            digest = content_hash(new.kind, new.fields, new.tags, style)
             added.append(new)
         else:
             new = note.stamped(old.guid, old.mod, cards)
-            digest = content_hash(new.kind, new.fields, new.tags)
+            digest = content_hash(new.kind, new.fields, new.tags, style)
             if digest != old.hash:
                 # Strictly newer than what Anki has, even when rebuilt within the same second.
                 new = new.stamped(old.guid, max(now, old.mod + 1))
@@ -798,7 +821,7 @@ def reconcile(
     unchanged = len(out) - len(added) - len(updated)
     renamed = lock.deck if lock is not None and lock.deck != deck else None
     merged = lock.merged if lock else 0
-    new_lock = Lock(deck, key, (*entries, *remembered))
+    new_lock = Lock(deck, key, (*entries, *remembered), style=_styled(lock, style, now))
     return Changes(
         tuple(out), tuple(added), tuple(updated), unchanged, removed, new_lock,
         tuple(emptied), renamed, merged, lock,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .cloze import escape
 from .errors import PackageError
@@ -110,7 +110,17 @@ class PackageInfo:
     cards: int
 
 
-def _models() -> dict[str, Any]:
+class Style(NamedTuple):
+    """The CSS of deckforge's note types, and the ``mod`` Anki reads as when it changed."""
+
+    css: str = CSS
+    mod: int = MODELS_MOD
+
+
+BUILT_IN = Style()
+
+
+def _models(css: str = CSS) -> dict[str, Any]:
     import genanki
 
     return {
@@ -119,7 +129,7 @@ def _models() -> dict[str, Any]:
             "deckforge Q/A",
             fields=[{"name": name} for name in QA_FIELDS],
             templates=[{"name": "Q/A", "qfmt": TEMPLATES["qa"][0], "afmt": TEMPLATES["qa"][1]}],
-            css=CSS,
+            css=css,
         ),
         "cloze": genanki.Model(
             CLOZE_MODEL_ID,
@@ -128,7 +138,7 @@ def _models() -> dict[str, Any]:
             templates=[
                 {"name": "Cloze", "qfmt": TEMPLATES["cloze"][0], "afmt": TEMPLATES["cloze"][1]}
             ],
-            css=CSS,
+            css=css,
             model_type=genanki.Model.CLOZE,
         ),
     }
@@ -159,15 +169,18 @@ def _check(parts: Sequence[Part]) -> int:
 
 
 def write_collection(
-    path: str | os.PathLike[str], parts: Sequence[Part], progress: Progress | None = None
+    path: str | os.PathLike[str],
+    parts: Sequence[Part],
+    progress: Progress | None = None,
+    style: Style = BUILT_IN,
 ) -> None:
-    """Write the package's SQLite database for every deck of *parts* at *path*. *progress* is
-    called as notes are written, with (written, total)."""
+    """Write the package's SQLite database for every deck of *parts* at *path*, its note types
+    in *style*. *progress* is called as notes are written, with (written, total)."""
     from genanki.apkg_col import APKG_COL
     from genanki.apkg_schema import APKG_SCHEMA
 
     total = _check(parts)
-    models = _models()
+    models = _models(style.css)
     decks = {str(deck_id_for(deck.name)): _deck_json(deck) for deck, _ in parts}
     tables, indexes = _schema(APKG_SCHEMA)
     rows = _rows(parts, models, build_time())
@@ -178,7 +191,7 @@ def write_collection(
         conn.executescript(tables)
         conn.executescript(APKG_COL)
         conn.execute("BEGIN")
-        model_json = {str(m.model_id): m.to_json(MODELS_MOD, None) for m in models.values()}
+        model_json = {str(m.model_id): m.to_json(style.mod, None) for m in models.values()}
         conn.execute("UPDATE col SET models = ?, decks = ?", _col_json(conn, model_json, decks))
         # in chunks, so that the rows of the whole deck are never in memory at once
         while chunk := list(itertools.islice(rows, _ROWS_PER_CHUNK)):
@@ -298,9 +311,11 @@ def write(
     media: Mapping[str, str | os.PathLike[str]] | None = None,
     progress: Progress | None = None,
     keys: Sequence[str] | None = None,
+    style: Style = BUILT_IN,
 ) -> None:
-    """Write the package of *parts* into the open file *f*: the collection is written to a
-    scratch file *beside* the target and copied into a zip with the *media*.
+    """Write the package of *parts* into the open file *f*, its note types in *style*: the
+    collection is written to a scratch file *beside* the target and copied into a zip with the
+    *media*.
 
     *keys* are the parts' identity keys (see ``notes.transform``; by default their decks'
     names). The zip's comment records, for each part, its key, how many notes it has and the
@@ -315,7 +330,7 @@ def write(
     ]
     with scratch(beside) as database:
         try:
-            write_collection(database, parts, progress)
+            write_collection(database, parts, progress, style)
         except sqlite3.Error as e:  # a full disk, for one
             raise PackageError(f"cannot write {beside}: {e}") from None
         with zipfile.ZipFile(f, "w") as zf:

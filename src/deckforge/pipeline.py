@@ -27,7 +27,7 @@ from .identity import (
     recover,
     state,
 )
-from .notes import Note, media_name, transform
+from .notes import Note, digest, media_name, transform
 from .package import PackageInfo, Progress, card_count, read_built
 from .schema import Deck, Source
 from .source import load_all
@@ -98,6 +98,34 @@ def media_files(source: Source, path: str | os.PathLike[str], key: str) -> dict[
     they get in Anki."""
     folder = Path(path).parent
     return {name: folder / image for image, name in media_names(source, path, key).items()}
+
+
+def style_of(source: Source, path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The CSS of *source*'s cards (read from *path*), and a hash of it ("" for deckforge's
+    own, untouched)."""
+    if source.style.css is None:
+        return package.CSS, ""
+    file = Path(path).parent / source.style.css
+    try:
+        own = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise PackageError(f"cannot read {file}: {getattr(e, 'strerror', None) or e}") from None
+    css = own if source.style.replace else f"{package.CSS}\n{own}"
+    return css, digest("style", css).hex()
+
+
+def package_style(
+    sources: Mapping[Path, Source], group: Sequence[Path], planned: Mapping[Path, Changes]
+) -> package.Style:
+    """The style of the note types of one package of the *group* of sources: Anki has one
+    set of note types for every deck, so decks packed together share theirs."""
+    styles = {style_of(sources[path], path)[0] for path in group}
+    if len(styles) > 1:
+        names = ", ".join(str(path) for path in group)
+        raise DeckforgeError(f"{names} go into one package: give them the same [style]")
+    css = styles.pop()
+    changed = [style[1] for path in group if (style := planned[path].lock.style)]
+    return package.Style(css, max(changed)) if changed else package.BUILT_IN
 
 
 def media_names(source: Source, path: str | os.PathLike[str], key: str) -> dict[str, str]:
@@ -256,8 +284,15 @@ def _write(
         }
         told = _from(written, total, progress) if progress else None
         keys = [planned[path].lock.key for path in group]
+        style = package_style(sources, group, planned)
         write = functools.partial(
-            package.write, parts=parts, beside=target, media=media, progress=told, keys=keys
+            package.write,
+            parts=parts,
+            beside=target,
+            media=media,
+            progress=told,
+            keys=keys,
+            style=style,
         )
         lock_writers = [(locks[path], _lock_writer(planned[path])) for path in group]
         files.write_all([(target, write), *lock_writers])  # the locks right after
@@ -291,7 +326,8 @@ def _plan_all(
             known = state((note.guid, note.mod) for note in live) if lock else None
             lock = recover(lock, read_built(last, key, known), source.deck.name, key)
             notes = transform(source, key, media_names(source, path, key))
-            planned[path] = reconcile(notes, lock, source, key, build_time())
+            _, style = style_of(source, path)
+            planned[path] = reconcile(notes, lock, source, key, build_time(), style)
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
         return planned
     owner: dict[str, tuple[Path, bool]] = {}  # GUID -> its source, and if it is new there

@@ -307,6 +307,17 @@ class Shared(_Model):
     )
 
 
+class Style(_Model):
+    """The ``[style]`` table: how the cards look in Anki, beyond deckforge's own CSS."""
+
+    css: Text | None = Field(
+        None, description="A CSS file beside this source: its rules follow deckforge's own."
+    )
+    replace: StrictBool = Field(
+        False, description="true: the CSS file alone, without deckforge's own rules."
+    )
+
+
 class Source(_Model):
     """A whole ``cards.toml``: the deck, its cards in source order, and the cloze options."""
 
@@ -321,6 +332,7 @@ class Source(_Model):
         (),
         description="Files of shared settings (a [cloze] table), relative to this file's folder.",
     )
+    style: Style = Field(Style(), description="How the cards look (CSS).")
 
     @field_validator("cards")
     @classmethod

@@ -418,6 +418,11 @@ def sync(
 Step = tuple[str, Callable[[], None]]
 
 
+def _restyled(changes: Changes) -> bool:
+    """Whether the deck's own CSS changed since the lock the notes were matched with."""
+    return changes.lock.style != (changes.before.style if changes.before else None)
+
+
 def _backup(anki: Anki, result: SyncResult, out_dir: str | os.PathLike[str]) -> None:
     result.backup = anki.backup(Path(out_dir) / "backups")
 
@@ -458,6 +463,11 @@ def _steps(anki: Anki, result: SyncResult, sources: Mapping[Path, Source]) -> li
             f"{plural(added, 'note')} added and {updated} updated",
             functools.partial(_import, anki, plans, sources),
         ))  # fmt: skip
+    planned = {p.source: p.changes for p in result.plans}
+    restyled = sorted(p.source for p in result.plans if _restyled(p.changes))
+    if restyled:  # a style of the deck's own, changed or given up: the note types' CSS
+        css = pipeline.package_style(sources, restyled, planned).css
+        steps.append(("the cards' style set", functools.partial(anki.set_style, css)))
     for p in result.plans:
         if p.move:
             what = f"{plural(len(p.move), 'card')} moved into {p.deck!r}"
@@ -491,8 +501,12 @@ def _import(anki: Anki, plans: Sequence[SyncPlan], sources: Mapping[Path, Source
     }
     with tempfile.TemporaryDirectory(prefix="deckforge-sync-") as folder:
         path = Path(folder) / "sync.apkg"
+        plans_by = {p.source: p for p in plans}
+        style = pipeline.package_style(
+            sources, list(plans_by), {s: p.changes for s, p in plans_by.items()}
+        )
         with path.open("wb") as f:
-            package.write(f, parts, path, media=media, keys=keys)
+            package.write(f, parts, path, media=media, keys=keys, style=style)
         anki.import_package(path)
     for p in plans:
         for tag, ids in p.retag.items():

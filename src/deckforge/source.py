@@ -92,6 +92,8 @@ def dumps(source: Source, comment: str | None = None) -> str:
     if source.include:
         doc["include"] = list(source.include)
     doc["deck"] = source.deck.model_dump(exclude_defaults=True)
+    if style := source.style.model_dump(exclude_defaults=True):
+        doc["style"] = style
     options = source.cloze.model_dump(exclude_defaults=True)
     if options:
         doc["cloze"] = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
@@ -282,11 +284,16 @@ def _long_number(text: str, path: str) -> Problem:
 
 def _missing_files(source: Source, folder: Path) -> list[dict[str, Any]]:
     """Images and included files that are not files inside the source's folder."""
-    named = [(("include", i), name) for i, name in enumerate(source.include)] + [
-        (("cards", c, "images", i), name)
-        for c, card in enumerate(source.cards)
-        for i, name in enumerate(card.images)
-    ]
+    styled = [(("style", "css"), source.style.css)] if source.style.css else []
+    named = (
+        styled
+        + [(("include", i), name) for i, name in enumerate(source.include)]
+        + [
+            (("cards", c, "images", i), name)
+            for c, card in enumerate(source.cards)
+            for i, name in enumerate(card.images)
+        ]
+    )
     errors = []
     root = folder.resolve()
     for loc, name in named:
