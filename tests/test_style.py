@@ -102,3 +102,16 @@ def test_a_style_reaches_anki_through_sync(student: Syncing) -> None:  # noqa: F
     student.source.write_text(DECK, encoding="utf-8")  # the style given up: ours again
     student.sync()
     assert css_in_anki(student.col) == [package.CSS, package.CSS]
+
+
+def test_diff_says_a_changed_style_updates_every_note(anki: Student) -> None:
+    from click.testing import CliRunner
+
+    from deckforge.cli import cli
+
+    anki.build()
+    (anki.folder / "deck.css").write_text(".card { color: navy; }\n", encoding="utf-8")
+    anki.source.write_text(STYLED, encoding="utf-8")
+    shown = CliRunner().invoke(cli, ["diff", str(anki.source), "-o", str(anki.folder / "dist")])
+    assert "0 added, 8 updated, 0 unchanged, 0 removed" in shown.stdout
+    assert "The deck's style ([style]) changed: every note is updated" in shown.stdout

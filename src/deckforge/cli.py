@@ -231,7 +231,7 @@ def _describe(changes: Changes) -> Iterator[str]:
     for update in changes.updated:
         yield _headline("updated", changes.title(update.new), update.new.kind)
         if update.old.text == update.new.text:
-            yield "    (the same text: its cloze deletions, tags or deck changed)"
+            yield "    (the same text: its cloze deletions, tags, deck or style changed)"
         old, new = update.old.text.split("\n"), update.new.text.split("\n")
         for line in difflib.ndiff(old, new):
             if line[:1] in "-+":

@@ -414,9 +414,19 @@ class Changes:
             line += f", {plural(count, 'card')} left empty"
         return line
 
+    @property
+    def restyled(self) -> bool:
+        """Whether the deck's own CSS changed since the lock the notes were matched with."""
+        return self.lock.style != (self.before.style if self.before else None)
+
     def advice(self) -> list[str]:
         """What to do in Anki after importing this build, beyond the import itself."""
         said = []
+        if self.restyled:
+            said.append(
+                "The deck's style ([style]) changed: every note is updated, so that the import "
+                "takes the note types' new CSS into Anki with them."
+            )
         if self.merged:
             said.append(
                 f"The lock file held {plural(self.merged, 'git conflict')}: both sides are kept,"

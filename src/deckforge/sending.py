@@ -418,11 +418,6 @@ def sync(
 Step = tuple[str, Callable[[], None]]
 
 
-def _restyled(changes: Changes) -> bool:
-    """Whether the deck's own CSS changed since the lock the notes were matched with."""
-    return changes.lock.style != (changes.before.style if changes.before else None)
-
-
 def _backup(anki: Anki, result: SyncResult, out_dir: str | os.PathLike[str]) -> None:
     result.backup = anki.backup(Path(out_dir) / "backups")
 
@@ -464,7 +459,7 @@ def _steps(anki: Anki, result: SyncResult, sources: Mapping[Path, Source]) -> li
             functools.partial(_import, anki, plans, sources),
         ))  # fmt: skip
     planned = {p.source: p.changes for p in result.plans}
-    restyled = sorted(p.source for p in result.plans if _restyled(p.changes))
+    restyled = sorted(p.source for p in result.plans if p.changes.restyled)
     if restyled:  # a style of the deck's own, changed or given up: the note types' CSS
         css = pipeline.package_style(sources, restyled, planned).css
         steps.append(("the cards' style set", functools.partial(anki.set_style, css)))
