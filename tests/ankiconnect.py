@@ -193,6 +193,11 @@ def modelFieldRemove(col: Any, modelName: str, fieldName: str) -> None:
 
 
 @action
+def findModelsByName(col: Any, modelNames: list[str]) -> list[dict[str, Any]]:
+    return [_model(col, name) for name in modelNames]
+
+
+@action
 def updateModelStyling(col: Any, model: dict[str, Any]) -> None:
     notetype = _model(col, model["name"])
     notetype["css"] = model["css"]

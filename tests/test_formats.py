@@ -57,6 +57,23 @@ def test_a_deletion_never_cuts_through_formatting() -> None:
     assert deletions("**1926** and *the 1930s*") == ["1926", "1930s"]
 
 
+@pytest.mark.parametrize(
+    ("source", "field"),
+    [
+        ("***both***", "<em><strong>both</strong></em>"),  # one extent: nested, not crossed
+        ("[](https://x.org) t 1926", " t {{c1::1926}}"),  # a link with no text: none
+        (
+            "the [treaty of](https://x.org/a::b) berlin",  # "::" in a deletion: no hint
+            'the {{c1::<a href="https&#58;//x.org/a&#58;&#58;b">treaty of</a> berlin}}',
+        ),
+    ],
+)
+def test_formatting_and_deletions_nest(source: str, field: str) -> None:
+    text, _, formatted = formats.read(source)
+    spans = formats.fit(cloze.find(text), formatted, lambda s, a, b: cloze.Span(a, b, s.kind))
+    assert cloze.mark(text, spans, range(1, len(spans) + 1), formatted) == field
+
+
 def test_marks_and_formatting_together() -> None:
     text, marked = deckforge.marks.read("a **bold {{mark}}** b")
     plain, spans, formatted = formats.read(text, marked)
@@ -92,6 +109,22 @@ def test_markdown_shows_formatted_in_anki_and_raw_markup_as_typed(
     texts = {n.text for n in result.notes if n.kind == "cloze"}
     assert "ebert became president in 1919" in texts  # what the student reads
     assert not collection.get_empty_cards().notes
+
+
+def test_a_link_address_with_two_colons_inside_a_deletion_shows_nothing_of_it(
+    tmp_path: Path, collection: Any
+) -> None:
+    (tmp_path / "cards.toml").write_text(
+        '[deck]\nname = "L"\nformat = "markdown"\n[[cards]]\ntitle = "t"\n'
+        'bullets = ["the [treaty of](https://example.org/a::b) berlin, signed"]\n',
+        encoding="utf-8",
+    )
+    result = deckforge.build(tmp_path / "cards.toml", tmp_path / "dist")
+    import_package(collection, result.package.path)
+    (nid,) = collection.find_notes('"deck:L" "Text:_*"')
+    (card,) = collection.get_note(nid).cards()
+    assert shown(card.question()).endswith("the [...] , signed")  # nothing of it shows
+    assert "treaty of berlin" in shown(card.answer())
 
 
 @pytest.mark.parametrize("to", ["markdown", "plain"])

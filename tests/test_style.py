@@ -47,6 +47,10 @@ def test_a_style_reaches_anki_on_import_and_changes_nothing_else(anki: Student) 
     (anki.folder / "deck.css").write_text(".card { color: navy; }\n", encoding="utf-8")
     anki.import_(anki.build())
     assert all("navy" in css and "darkred" not in css for css in css_in_anki(anki.col))
+    # the style given up: ours again
+    anki.source.write_text(DECK, encoding="utf-8")
+    anki.import_(anki.build())
+    assert css_in_anki(anki.col) == [package.CSS, package.CSS]
 
 
 def test_an_unchanged_rebuild_keeps_css_the_student_edited_in_anki(anki: Student) -> None:
@@ -91,6 +95,17 @@ def test_decks_in_one_package_share_one_style(tmp_path: Path) -> None:
         deckforge.build_all([tmp_path], tmp_path / "dist", bundle="Both")
 
 
+def test_a_style_built_before_it_is_synced_still_reaches_anki(student: Syncing) -> None:  # noqa: F811
+    student.sync()
+    (student.folder / "deck.css").write_text(".card { color: darkred; }\n", encoding="utf-8")
+    student.source.write_text(STYLED, encoding="utf-8")
+    student.build()  # the lock now has the style: the sync still sees Anki lacks it
+    assert "the cards' style (CSS) would be set" in student.sync(dry_run=True).report()
+    student.sync()
+    assert all("darkred" in css for css in css_in_anki(student.col))
+    student.no_op_sync()
+
+
 def test_a_style_reaches_anki_through_sync(student: Syncing) -> None:  # noqa: F811
     student.sync()
     (student.folder / "deck.css").write_text(".card { color: darkred; }\n", encoding="utf-8")
@@ -102,6 +117,12 @@ def test_a_style_reaches_anki_through_sync(student: Syncing) -> None:  # noqa: F
     student.source.write_text(DECK, encoding="utf-8")  # the style given up: ours again
     student.sync()
     assert css_in_anki(student.col) == [package.CSS, package.CSS]
+
+
+def test_the_first_build_of_a_styled_deck_is_no_change_of_style(anki: Student) -> None:
+    (anki.folder / "deck.css").write_text(".card { color: navy; }\n", encoding="utf-8")
+    anki.source.write_text(STYLED, encoding="utf-8")
+    assert not any("style" in line for line in anki.build().changes.advice())
 
 
 def test_diff_says_a_changed_style_updates_every_note(anki: Student) -> None:

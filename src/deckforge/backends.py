@@ -67,6 +67,9 @@ class Anki(Protocol):
     def set_fields(self, model: int, names: Sequence[str]) -> None:
         """Rename, add or remove fields of the note type *model* until they are *names*."""
 
+    def styles(self) -> dict[int, tuple[str, int]]:
+        """The CSS of each of deckforge's note types the collection has, and its ``mod``."""
+
     def set_style(self, css: str) -> None:
         """Give deckforge's note types in the collection the CSS *css*."""
 
@@ -199,6 +202,13 @@ class Direct:
         for name in names[len(fields) :]:
             models.add_field(notetype, models.new_field(name))
         models.update_dict(notetype)
+
+    def styles(self) -> dict[int, tuple[str, int]]:
+        return {
+            model: (notetype["css"], notetype["mod"])
+            for model in MODELS
+            if (notetype := self.col.models.get(model))  # type: ignore[arg-type]
+        }
 
     def set_style(self, css: str) -> None:
         for model in MODELS:
@@ -333,6 +343,13 @@ class AnkiConnect:
             self.call("modelFieldRemove", modelName=name, fieldName=old)
         for new in names[len(have) :]:
             self.call("modelFieldAdd", modelName=name, fieldName=new)
+
+    def styles(self) -> dict[int, tuple[str, int]]:
+        names = self._names()
+        if not names:
+            return {}
+        found = self.call("findModelsByName", modelNames=list(names.values()))
+        return {int(m["id"]): (m["css"], int(m["mod"])) for m in found}
 
     def set_style(self, css: str) -> None:
         for name in self._names().values():

@@ -742,18 +742,28 @@ def mark(text: str, spans: Sequence[Span], numbers: Sequence[int], formats: Form
             (span.end, 0, -span.start, 0, "}}"),
         )
     ]
+    # formats of one extent: the first opens first and closes last ("***both***")
     tags += [
         tag
-        for start, end, opening, closing in formats
-        for tag in ((start, 1, -end, 0, opening), (end, 0, -start, 1, closing))
+        for i, (start, end, opening, closing) in enumerate(formats)
+        for tag in (
+            (start, 1, -end, i - len(formats), opening),
+            (end, 0, -start, len(formats) - i, closing),
+        )
     ]
     out: list[str] = []
     pos = depth = 0  # depth: the deletions open here
     for at, opens, _, _, tag in sorted(tags) if formats else tags:  # spans come in order
         piece = quote(text[pos:at])
-        # "::" inside a deletion would start a hint; an entity keeps it literal.
-        out += [piece.replace(":", "&#58;") if depth else piece, tag]
-        depth += (1 if opens else -1) * tag.startswith(("{{", "}}"))
+        cloze_tag = tag.startswith(("{{", "}}"))
+        written = tag
+        # "::" inside a deletion would start a hint, in a link's address too: an entity keeps
+        # it literal
+        if depth:
+            piece = piece.replace(":", "&#58;")
+            written = tag if cloze_tag else tag.replace(":", "&#58;")
+        out += [piece, written]
+        depth += (1 if opens else -1) * cloze_tag
         pos = at
     out.append(quote(text[pos:]))
     return "".join(out)

@@ -61,13 +61,15 @@ def read(
         elif kind.endswith("_open"):
             name = kind.removesuffix("_open")
             if name == "link":
-                href = html.escape(str(token.attrs.get("href", "")), quote=True)
+                href = str(token.attrs.get("href", "")).replace(_OPEN, "").replace(_CLOSE, "")
+                href = html.escape(href, quote=True)
                 opened.append((length, f'<a href="{href}">', "</a>"))
             elif name in _TAGS:
                 opened.append((length, f"<{_TAGS[name]}>", f"</{_TAGS[name]}>"))
         elif kind.endswith("_close") and opened:
             start, opening, closing = opened.pop()
-            formats.append(Format(start, length, opening, closing))
+            if length > start:  # "[](https://x)" shows nothing: no format
+                formats.append(Format(start, length, opening, closing))
     return _unmarked("".join(text), formats)
 
 

@@ -417,7 +417,7 @@ class Changes:
     @property
     def restyled(self) -> bool:
         """Whether the deck's own CSS changed since the lock the notes were matched with."""
-        return self.lock.style != (self.before.style if self.before else None)
+        return self.before is not None and self.lock.style != self.before.style
 
     def advice(self) -> list[str]:
         """What to do in Anki after importing this build, beyond the import itself."""

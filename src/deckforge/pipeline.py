@@ -107,7 +107,7 @@ def style_of(source: Source, path: str | os.PathLike[str]) -> tuple[str, str]:
         return package.CSS, ""
     file = Path(path).parent / source.style.css
     try:
-        own = file.read_text(encoding="utf-8")
+        own = file.read_text(encoding="utf-8").removeprefix("\ufeff")  # an editor's BOM
     except (OSError, UnicodeDecodeError) as e:
         raise PackageError(f"cannot read {file}: {getattr(e, 'strerror', None) or e}") from None
     css = own if source.style.replace else f"{package.CSS}\n{own}"
@@ -326,7 +326,9 @@ def _plan_all(
             known = state((note.guid, note.mod) for note in live) if lock else None
             lock = recover(lock, read_built(last, key, known), source.deck.name, key)
             notes = transform(source, key, media_names(source, path, key))
-            _, style = style_of(source, path)
+            css, style = style_of(source, path)
+            if not style and lock and lock.style:  # a style given up: ours, as a new one
+                style = digest("style", css).hex()
             planned[path] = reconcile(notes, lock, source, key, build_time(), style)
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
         return planned

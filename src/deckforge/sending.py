@@ -280,6 +280,7 @@ class SyncResult:
     backup: str | None
     applied: bool
     empty_left: bool = False  # the backend could not delete empty cards
+    style: str | None = None  # the CSS deckforge's note types get: a deck's own, newer than Anki's
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -295,6 +296,8 @@ class SyncResult:
         """What happened, in lines for a person."""
         would = "" if self.applied else "would be "
         lines = [f"{change} ({would}put back)" for change in self.fields]
+        if self.style is not None:
+            lines.append(f"the cards' style (CSS) {would}set")
         for p in self.plans:
             lines.append(p.summary() + ("" if self.applied else " (dry run)"))
             for conflict in (*p.conflicts, *p.kept):
@@ -336,6 +339,7 @@ class SyncResult:
             "applied": self.applied,
             "backup": self.backup,
             "fields": [{"have": c.have, "want": c.want} for c in self.fields],
+            "style": self.style is not None,
             "sources": [
                 {
                     "source": str(p.source),
@@ -392,7 +396,7 @@ def sync(
             _plan(path, sources[path].deck.name, changes, state, options)
             for path, changes in planned.items()
         ]  # fmt: skip
-        result = SyncResult(plans, fields, None, applied=False)
+        result = SyncResult(plans, fields, None, applied=False, style=_style(anki, plans, sources))
         if dry_run:
             return result
         steps = _steps(anki, result, sources)
@@ -416,6 +420,19 @@ def sync(
 
 
 Step = tuple[str, Callable[[], None]]
+
+
+def _style(anki: Anki, plans: Sequence[SyncPlan], sources: Mapping[Path, Source]) -> str | None:
+    """The CSS to give deckforge's note types in Anki: that of the decks synced, when one of
+    them has a style of its own (or gave one up) newer than the note types' in Anki. A style
+    the student edited in Anki since is newer: kept."""
+    styled = sorted(p.source for p in plans if p.lock and p.lock.style)
+    if not styled:
+        return None
+    style = pipeline.package_style(sources, styled, {p.source: p.changes for p in plans})
+    there = anki.styles().values()
+    # (a mod of the same second as the style: the import that brought the note types)
+    return style.css if any(css != style.css and mod <= style.mod for css, mod in there) else None
 
 
 def _backup(anki: Anki, result: SyncResult, out_dir: str | os.PathLike[str]) -> None:
@@ -458,11 +475,8 @@ def _steps(anki: Anki, result: SyncResult, sources: Mapping[Path, Source]) -> li
             f"{plural(added, 'note')} added and {updated} updated",
             functools.partial(_import, anki, plans, sources),
         ))  # fmt: skip
-    planned = {p.source: p.changes for p in result.plans}
-    restyled = sorted(p.source for p in result.plans if p.changes.restyled)
-    if restyled:  # a style of the deck's own, changed or given up: the note types' CSS
-        css = pipeline.package_style(sources, restyled, planned).css
-        steps.append(("the cards' style set", functools.partial(anki.set_style, css)))
+    if result.style is not None:
+        steps.append(("the cards' style set", functools.partial(anki.set_style, result.style)))
     for p in result.plans:
         if p.move:
             what = f"{plural(len(p.move), 'card')} moved into {p.deck!r}"
