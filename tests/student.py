@@ -6,7 +6,6 @@ Tests of regeneration drive this the way a student works, then ask Anki what it 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import deckforge
-from deckforge.cloze import unescape
+from deckforge.cloze import DELETION, unescape
 from deckforge.notes import read_fields
 
 from .conftest import import_package
@@ -42,8 +41,6 @@ bullets = [
 title = "popular front polcy"
 bullets = ["popular front polcy adopted in 1935"]
 """
-
-_DELETION = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 
 
 class Student:
@@ -127,7 +124,7 @@ class Student:
         if "Text" not in note:
             return f"the facts of note {note.guid}"
         hidden = [
-            unescape(a) for n, a in _DELETION.findall(note["Text"]) if int(n) == card.ord + 1
+            unescape(a) for n, a in DELETION.findall(note["Text"]) if int(n) == card.ord + 1
         ]  # as text: formatting (Markdown) aside
         return " / ".join(hidden)  # empty: the card asks for nothing
 

@@ -36,6 +36,11 @@ class Span(NamedTuple):
 # -- dates ----------------------------------------------------------------------------------
 
 _YEAR = r"(?:1[0-9]{3}|20[0-9]{2})"
+# the words of the months, as _MONTH matches them
+_MONTHS = frozenset(
+    """jan january feb february mar march apr april may jun june jul july aug august sep sept
+    september oct october nov november dec december""".split()
+)
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -188,10 +193,6 @@ _ABSTRACT = frozenset(
     "peace friendship alliance commerce trade annexation neutrality guarantee union silence".split()
 )
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
-_MONTHS = frozenset(
-    """jan january feb february mar march apr april may jun june jul july aug august sep sept
-    september oct october nov november dec december""".split()
-)
 _MAX_NAME_WORDS = 3
 _LOOK_BACK = 100  # characters before "treaty" that may hold its name
 _LONGEST_WORD = 60
@@ -423,10 +424,9 @@ _DIGITS = re.compile(r"[0-9]+")
 _DIGIT_WITHIN = 34
 _OPENING = "([{\"'“‘"
 # Words a date can start with before its first digit.
-_DATE_WORDS = frozenset(
-    """jan january feb february mar march apr april may jun june jul july aug august sep sept
-    september oct october nov november dec december spring summer autumn fall winter of
-    between circa c ca ad a.d twenty thirty twentieth thirtieth""".split()
+_DATE_WORDS = _MONTHS | frozenset(
+    """spring summer autumn fall winter of between circa c ca ad a.d twenty thirty twentieth
+    thirtieth""".split()
     + _ORDINALS
 )
 _DASHES = re.compile(r"[-–—]")
