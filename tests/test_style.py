@@ -73,7 +73,7 @@ def test_replace_uses_the_file_alone(tmp_path: Path) -> None:
         STYLED.replace('css = "deck.css"', 'css = "deck.css"\nreplace = true'), encoding="utf-8"
     )
     source = deckforge.load(tmp_path / "cards.toml")
-    assert deckforge.pipeline.style_of(source, tmp_path / "cards.toml")[0] == (
+    assert deckforge.pipeline.style_of(source, tmp_path / "cards.toml") == (
         ".card { color: navy; }\n"
     )
 

@@ -213,6 +213,11 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
     return Lock(deck, key or default_key(deck, name), tuple(by_guid.values()), merged, styled)
 
 
+def _style_hash(css: str) -> str:
+    """The hash of a deck's own CSS as the lock keeps it; "" for none."""
+    return digest("style", css).hex() if css else ""
+
+
 def _styled(lock: Lock | None, style: str, now: int) -> tuple[str, int] | None:
     """The lock's record of a deck's own CSS (hashed as *style*, "" for none): its hash, and
     when it last changed, the ``mod`` of the note types in Anki."""
@@ -403,6 +408,7 @@ class Changes:
     renamed: str | None = None  # the deck's name in the lock, when the source renamed it
     merged: int = 0  # git conflicts resolved in the lock file
     before: Lock | None = None  # the lock the notes were matched with
+    css: str = ""  # the deck's own CSS, hashed in the lock ("": deckforge's, never restyled)
 
     def summary(self) -> str:
         line = (
@@ -768,15 +774,16 @@ def _unique(guid: str, taken: set[str]) -> str:
 
 
 def reconcile(
-    notes: Sequence[Note], lock: Lock | None, source: Source, key: str, now: int, style: str = ""
+    notes: Sequence[Note], lock: Lock | None, source: Source, key: str, now: int, css: str = ""
 ) -> Changes:
     """Give the *notes* of *source* the GUIDs, deletion numbers and ``mod`` times that make a
     re-import update them in place; *key* goes into the new lock.
 
     *now* stamps new and changed notes, and a changed note is stamped later than its locked
-    time in any case. *style* is the hash of the deck's own CSS ("" for none): with a new
-    one, every note is changed.
+    time in any case. *css* is the deck's own CSS ("" for none): with a new one, every note
+    is changed.
     """
+    style = _style_hash(css)
     card_ids = [card.id for card in source.cards]
     deck = source.deck.name
     locked = lock.notes if lock else ()
@@ -834,5 +841,5 @@ def reconcile(
     new_lock = Lock(deck, key, (*entries, *remembered), style=_styled(lock, style, now))
     return Changes(
         tuple(out), tuple(added), tuple(updated), unchanged, removed, new_lock,
-        tuple(emptied), renamed, merged, lock,
+        tuple(emptied), renamed, merged, lock, css,
     )  # fmt: skip

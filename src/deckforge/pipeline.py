@@ -27,7 +27,7 @@ from .identity import (
     recover,
     state,
 )
-from .notes import Note, digest, media_name, transform
+from .notes import Note, media_name, transform
 from .package import PackageInfo, Progress, card_count, read_built
 from .schema import Deck, Source
 from .source import load_all
@@ -100,26 +100,24 @@ def media_files(source: Source, path: str | os.PathLike[str], key: str) -> dict[
     return {name: folder / image for image, name in media_names(source, path, key).items()}
 
 
-def style_of(source: Source, path: str | os.PathLike[str]) -> tuple[str, str]:
-    """The CSS of *source*'s cards (read from *path*), and a hash of it ("" for deckforge's
-    own, untouched)."""
+def style_of(source: Source, path: str | os.PathLike[str]) -> str:
+    """The CSS of *source*'s cards (read from *path*) when it has a style of its own, else
+    ""."""
     if source.style.css is None:
-        return package.CSS, ""
+        return ""
     file = Path(path).parent / source.style.css
     try:
         own = file.read_text(encoding="utf-8").removeprefix("\ufeff")  # an editor's BOM
     except (OSError, UnicodeDecodeError) as e:
         raise PackageError(f"cannot read {file}: {getattr(e, 'strerror', None) or e}") from None
-    css = own if source.style.replace else f"{package.CSS}\n{own}"
-    return css, digest("style", css).hex()
+    return own if source.style.replace else f"{package.CSS}\n{own}"
 
 
-def package_style(
-    sources: Mapping[Path, Source], group: Sequence[Path], planned: Mapping[Path, Changes]
-) -> package.Style:
-    """The style of the note types of one package of the *group* of sources: Anki has one
-    set of note types for every deck, so decks packed together share theirs."""
-    styles = {style_of(sources[path], path)[0] for path in group}
+def package_style(group: Sequence[Path], planned: Mapping[Path, Changes]) -> package.Style:
+    """The style of the note types of one package of the *group* of sources, as they were
+    planned: Anki has one set of note types for every deck, so decks packed together share
+    theirs."""
+    styles = {planned[path].css or package.CSS for path in group}
     if len(styles) > 1:
         names = ", ".join(str(path) for path in group)
         raise DeckforgeError(f"{names} go into one package: give them the same [style]")
@@ -284,7 +282,7 @@ def _write(
         }
         told = _from(written, total, progress) if progress else None
         keys = [planned[path].lock.key for path in group]
-        style = package_style(sources, group, planned)
+        style = package_style(group, planned)
         write = functools.partial(
             package.write,
             parts=parts,
@@ -326,10 +324,10 @@ def _plan_all(
             known = state((note.guid, note.mod) for note in live) if lock else None
             lock = recover(lock, read_built(last, key, known), source.deck.name, key)
             notes = transform(source, key, media_names(source, path, key))
-            css, style = style_of(source, path)
-            if not style and lock and lock.style:  # a style given up: ours, as a new one
-                style = digest("style", css).hex()
-            planned[path] = reconcile(notes, lock, source, key, build_time(), style)
+            css = style_of(source, path)
+            if not css and lock and lock.style:  # a style given up: ours, as a new one
+                css = package.CSS
+            planned[path] = reconcile(notes, lock, source, key, build_time(), css)
     if len(planned) == 1:  # a source's own GUIDs are all different (see reconcile)
         return planned
     owner: dict[str, tuple[Path, bool]] = {}  # GUID -> its source, and if it is new there

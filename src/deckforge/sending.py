@@ -396,7 +396,7 @@ def sync(
             _plan(path, sources[path].deck.name, changes, state, options)
             for path, changes in planned.items()
         ]  # fmt: skip
-        result = SyncResult(plans, fields, None, applied=False, style=_style(anki, plans, sources))
+        result = SyncResult(plans, fields, None, applied=False, style=_style(anki, plans))
         if dry_run:
             return result
         steps = _steps(anki, result, sources)
@@ -422,14 +422,14 @@ def sync(
 Step = tuple[str, Callable[[], None]]
 
 
-def _style(anki: Anki, plans: Sequence[SyncPlan], sources: Mapping[Path, Source]) -> str | None:
+def _style(anki: Anki, plans: Sequence[SyncPlan]) -> str | None:
     """The CSS to give deckforge's note types in Anki: that of the decks synced, when one of
     them has a style of its own (or gave one up) newer than the note types' in Anki. A style
     the student edited in Anki since is newer: kept."""
     styled = sorted(p.source for p in plans if p.lock and p.lock.style)
     if not styled:
         return None
-    style = pipeline.package_style(sources, styled, {p.source: p.changes for p in plans})
+    style = pipeline.package_style(styled, {p.source: p.changes for p in plans})
     there = anki.styles().values()
     # (a mod of the same second as the style: the import that brought the note types)
     return style.css if any(css != style.css and mod <= style.mod for css, mod in there) else None
@@ -510,9 +510,8 @@ def _import(anki: Anki, plans: Sequence[SyncPlan], sources: Mapping[Path, Source
     }
     with tempfile.TemporaryDirectory(prefix="deckforge-sync-") as folder:
         path = Path(folder) / "sync.apkg"
-        plans_by = {p.source: p for p in plans}
         style = pipeline.package_style(
-            sources, list(plans_by), {s: p.changes for s, p in plans_by.items()}
+            [p.source for p in plans], {p.source: p.changes for p in plans}
         )
         with path.open("wb") as f:
             package.write(f, parts, path, media=media, keys=keys, style=style)
