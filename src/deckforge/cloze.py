@@ -206,8 +206,9 @@ def _treaty_at(text: str, start: int, end: int) -> Span | None:
         return None
     lo = max(0, start - _LOOK_BACK, text.rfind(_SEPARATOR, 0, start) + 1)  # this text only
     joins = (lower.endswith("s") and lower != "accords") or keyword[0].isupper()
-    names = _named_before(text, lo, start, joins)
-    named_after = _named_after(text, end, keyword, text[lo:start].split()[-1:])
+    tokens = text[lo:start].split()  # the words before the keyword, in this text
+    names = _named_before(text, lo, start, tokens, joins)
+    named_after = _named_after(text, end, keyword, tokens[-1:])
     if named_after:
         if text.endswith(("'s", "’s"), 0, named_after):  # "the Treaty of Versailles's terms"
             named_after -= 2
@@ -240,14 +241,17 @@ def _a_kind_of(text: str, lo: int, start: int) -> bool:
     return False
 
 
-def _named_before(text: str, lo: int, start: int, joins: bool) -> list[tuple[int, str]]:
-    """The words before the keyword at *start* that may name it, read backwards from it while
-    they do, as (where, word); with *joins*, "and" between capitalised words too ("the Jay
-    and Pinckney treaties", "the Boundary and Friendship Treaty")."""
+def _named_before(
+    text: str, lo: int, start: int, words: list[str], joins: bool
+) -> list[tuple[int, str]]:
+    """The words (of *words*, those of ``text[lo:start]``) before the keyword at *start*
+    that may name it, read backwards from it while they do, as (where, word); with *joins*,
+    "and" between capitalised words too ("the Jay and Pinckney treaties", "the Boundary and
+    Friendship Treaty")."""
     names: list[tuple[int, str]] = []
     if start == 0 or not text[start - 1].isspace():
         return names
-    tokens = text[lo:start].split()[-(_MAX_NAME_WORDS + 2) :]
+    tokens = words[-(_MAX_NAME_WORDS + 2) :]
     for i, token in enumerate(reversed(tokens)):
         word = _WORD_END.search(token)
         if word is None or len(names) == _MAX_NAME_WORDS:

@@ -113,6 +113,11 @@ def style_of(source: Source, path: str | os.PathLike[str]) -> str:
     return own if source.style.replace else f"{package.CSS}\n{own}"
 
 
+def _first_bytes(path: Path, count: int) -> bytes:
+    with path.open("rb") as f:
+        return f.read(count)
+
+
 def package_style(group: Sequence[Path], planned: Mapping[Path, Changes]) -> package.Style:
     """The style of the note types of one package of the *group* of sources, as they were
     planned: Anki has one set of note types for every deck, so decks packed together share
@@ -188,8 +193,9 @@ def preview_page(
     html = page(decks, media)
     if to is not None:
         target = Path(to)
+        start = PAGE_START.encode()
         try:
-            ours = not target.exists() or target.read_bytes().startswith(PAGE_START.encode())
+            ours = not target.exists() or _first_bytes(target, len(start)) == start
         except OSError as e:
             raise PackageError(f"cannot read {target}: {e.strerror or e}") from None
         if not ours:
