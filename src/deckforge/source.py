@@ -43,19 +43,18 @@ def loads(text: str, path: str = "<string>") -> Source:
         locator = Locator(text, data)
         problems = [locator.problem(path, err) for err in missing]
     shared: list[Shared] = []
-    seen = {Path(path).resolve()}  # each file read once, and never the source itself
+    itself = Path(path).resolve()
+    seen = {itself}  # each file read once, and never the source itself
     for index, name in enumerate(source.include):
         if any(err["loc"] == ("include", index) for err in missing):
             continue
-        included = (folder / name).resolve()
-        if included == Path(path).resolve():
+        included, real = os.fspath(folder / name), (folder / name).resolve()
+        if real == itself:
             problems.append(_included(text, data, path, index, "a file cannot include itself"))
-        elif included not in seen:  # listed twice: read once
-            seen.add(included)
+        elif real not in seen:  # listed twice: read once
+            seen.add(real)
             try:
-                shared.append(
-                    _parse(_read(os.fspath(folder / name)), os.fspath(folder / name), Shared)[0]
-                )
+                shared.append(_parse(_read(included), included, Shared)[0])
             except SourceError as e:
                 problems += e.problems
     if problems:
