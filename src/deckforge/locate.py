@@ -280,17 +280,9 @@ class Locator:
             read += 1
         while basic and (line_end := _LINE_END.match(text, i)):  # the mark comes after it
             i = line_end.end()
-        i = min(i, len(text))
-        line_start = text.rfind("\n", 0, i) + 1
-        if line_start == 0:  # on the string's first line
-            return self._pos_at(start, i)
-        return self.src[:start].count(b"\n") + text.count("\n", 0, i) + 1, i - line_start + 1
-
-    def _pos_at(self, start: int, chars: int) -> tuple[int, int]:
-        row = self.src[:start].count(b"\n")
-        line_start = self.src.rfind(b"\n", 0, start) + 1
-        before = self.src[line_start:start].decode("utf-8", "replace")
-        return row + 1, len(before) + chars + 1
+        # the characters of the file up to there: their lines, and the last one's length
+        before = self.src[:start].decode("utf-8", "replace") + text[: min(i, len(text))]
+        return before.count("\n") + 1, len(before) - before.rfind("\n")
 
     def _parent(self, loc: Loc) -> tuple[Loc, Mapping[str, Any] | None]:
         value: Any = self.data
